@@ -1,0 +1,129 @@
+"""The `invoices` command line."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from deployments.commands import register_all
+from tasks.settings import get_settings
+
+app = typer.Typer(help="Invoice automation: intake, reading, workbook, reminders and backups.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+user_app = typer.Typer(help="People who get reminders and alerts.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
+console = Console()
+err_console = Console(stderr=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Migrate the database to the newest schema (or to REVISION)."""
+    from db.migrate import current_revision, upgrade
+
+    url = get_settings().database.url
+    upgrade(url, revision)
+    console.print(f"database at schema revision {current_revision(url)}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: str = typer.Argument(..., help="target revision, or 'base' to drop every table")) -> None:
+    """Migrate the database back to REVISION."""
+    from db.migrate import current_revision, downgrade
+
+    url = get_settings().database.url
+    downgrade(url, revision)
+    console.print(f"database at schema revision {current_revision(url) or 'base'}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the schema revision of the database and of the code."""
+    from db.migrate import current_revision, head_revision
+
+    console.print(f"database: {current_revision(get_settings().database.url) or 'empty'}; code: {head_revision()}")
+
+
+@user_app.command("add")
+def user_add(
+    email: str,
+    name: Annotated[str, typer.Option(help="Display name")] = "",
+    role: Annotated[str, typer.Option(help="admin, accountant or member")] = "member",
+    locale: Annotated[str, typer.Option(help="Language and format of emails, e.g. en, de_DE, fr")] = "en",
+    direction: Annotated[Optional[list[str]], typer.Option(help="Only remind about payable or receivable")] = None,
+    counterparty: Annotated[Optional[list[str]], typer.Option(help="Only remind about these counterparties")] = None,
+) -> None:
+    """Add a user, or update the one with this email."""
+    from tasks.users import save_user
+
+    try:
+        user = save_user(email, name, role, locale, direction or [], counterparty or [])
+    except ValueError as err:
+        err_console.print(f"[red]{err}[/red]")
+        raise typer.Exit(2) from err
+    console.print(f"user {user.email} ({user.role}, {user.locale}) saved")
+
+
+@user_app.command("list")
+def user_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List users."""
+    from tasks.users import list_users
+
+    users = list_users()
+    if as_json:
+        for user in users:
+            typer.echo(json.dumps(user))
+        return
+    table = Table("email", "name", "role", "locale", "reminders")
+    for user in users:
+        table.add_row(user["email"] or "", user["name"], user["role"], user["locale"],
+                      json.dumps(user["reminder_preferences"]) if user["reminder_preferences"] else "everything")
+    console.print(table)
+
+
+@app.command()
+def doctor() -> None:
+    """Check the database, storage, tesseract, IMAP, SMTP and the Prefect API."""
+    from tasks.doctor import run_checks
+
+    checks = run_checks(get_settings())
+    for check in checks:
+        mark = "[green]ok[/green]  " if check.ok else "[red]FAIL[/red]"
+        console.print(f"{mark} {check.name}: {check.detail}")
+        if not check.ok and check.fix:
+            console.print(f"       fix: {check.fix}")
+    if not all(check.ok for check in checks):
+        raise typer.Exit(1)
+
+
+@app.command()
+def serve() -> None:
+    """Serve every deployment with its schedule (needs PREFECT_API_URL; `make run` sets it)."""
+    from deployments.serve import serve as serve_all
+
+    serve_all(get_settings())
+
+
+@app.command()
+def ingest(inbox: Annotated[Optional[str], typer.Option(help="Folder to read instead of the drop folder")] = None) -> None:
+    """Run ingest-folder once, now."""
+    from flows.ingest_folder import ingest_folder
+
+    counts = ingest_folder(inbox=inbox)
+    console.print(counts)
+
+
+register_all(app)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,41 @@
+"""Every deployment of the system, in one list: `invoices serve` serves them and a test checks
+that `prefect.yaml` declares the same set with the same schedules."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from tasks.settings import Settings
+
+
+@dataclass(frozen=True)
+class DeploymentSpec:
+    name: str  # deployment name; the flow name is the same
+    entrypoint: str  # "flows/file.py:function", as in prefect.yaml
+    description: str
+    cron: str | None = None  # in the business time zone
+    interval_seconds: int | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+    tags: tuple[str, ...] = ()
+    concurrency: int | None = None  # at most this many runs at once; extra runs are cancelled
+
+    def load_flow(self):  # type: ignore[no-untyped-def]
+        path, function = self.entrypoint.split(":")
+        module = importlib.import_module(path.removesuffix(".py").replace("/", "."))
+        return getattr(module, function)
+
+
+def deployment_specs(settings: Settings) -> list[DeploymentSpec]:
+    return [
+        DeploymentSpec(
+            name="ingest-folder",
+            entrypoint="flows/ingest_folder.py:ingest_folder",
+            description="Store every file dropped in the inbox folder (also started by `invoices serve` "
+            "as soon as a file appears).",
+            cron="*/15 * * * *",
+            tags=("intake",),
+            concurrency=1,
+        ),
+    ]

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# `make run`: migrate the database, start a local Prefect server (UI on http://127.0.0.1:4200)
+# and serve every deployment. Ctrl-C stops everything this script started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+
+export PREFECT_HOME="${PREFECT_HOME:-$PWD/data/prefect}"
+export PREFECT_SERVER_API_HOST="${PREFECT_SERVER_API_HOST:-127.0.0.1}"
+export PREFECT_SERVER_API_PORT="${PREFECT_SERVER_API_PORT:-4200}"
+export PREFECT_API_URL="${PREFECT_API_URL:-http://$PREFECT_SERVER_API_HOST:$PREFECT_SERVER_API_PORT/api}"
+export PREFECT_SERVER_ANALYTICS_ENABLED=false
+export PREFECT_UI_URL="${PREFECT_UI_URL:-http://$PREFECT_SERVER_API_HOST:$PREFECT_SERVER_API_PORT}"
+mkdir -p "$PREFECT_HOME"
+healthy() { "$BIN/python" -c 'import sys, httpx; httpx.get(sys.argv[1] + "/health", timeout=2).raise_for_status()' "$PREFECT_API_URL" >/dev/null 2>&1; }
+
+"$BIN/invoices" db upgrade
+
+server_pid=""
+cleanup() {
+    trap - INT TERM EXIT
+    if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
+        echo "stopping the Prefect server"
+        kill "$server_pid" 2>/dev/null || true
+        wait "$server_pid" 2>/dev/null || true
+    fi
+}
+trap cleanup INT TERM EXIT
+
+if healthy; then
+    echo "using the Prefect server already running at $PREFECT_API_URL"
+else
+    "$BIN/prefect" server start --host "$PREFECT_SERVER_API_HOST" --port "$PREFECT_SERVER_API_PORT" \
+        >"$PREFECT_HOME/server.log" 2>&1 &
+    server_pid=$!
+    printf "starting the Prefect server"
+    for _ in $(seq 1 120); do
+        if healthy; then break; fi
+        if ! kill -0 "$server_pid" 2>/dev/null; then
+            echo; echo "the Prefect server did not start; its log:"; tail -n 30 "$PREFECT_HOME/server.log"; exit 1
+        fi
+        printf "."; sleep 1
+    done
+    echo
+fi
+echo "Prefect UI: $PREFECT_UI_URL   drop folder: $("$BIN/python" -c 'from tasks.settings import get_settings; print(get_settings().inbox_dir.resolve())')"
+"$BIN/invoices" serve

@@ -1,0 +1,41 @@
+"""Hand new documents on to the step that reads them, by kind.
+
+Intake (drop folder and mailbox) calls ``hand_over`` with the ids of the documents it just
+stored; each kind goes to the flow that understands it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select
+
+from db.models import Document, DocumentStatus
+from db.session import session_scope
+
+
+def _handlers() -> dict[str, Callable[[int], Any]]:
+    """Kind of document -> the flow (or function) that reads one document by id."""
+    return {}
+
+
+def hand_over(document_ids: list[int]) -> dict[str, int]:
+    """Run the reading step for each new, stored document; returns how many went where."""
+    if not document_ids:
+        return {}
+    with session_scope() as session:
+        rows = session.execute(
+            select(Document.id, Document.kind).where(
+                Document.id.in_(document_ids), Document.status == DocumentStatus.STORED.value
+            )
+        ).all()
+    handlers = _handlers()
+    counts: dict[str, int] = {}
+    for document_id, kind in rows:
+        handler = handlers.get(kind)
+        if handler is None:
+            continue
+        handler(document_id)
+        counts[kind] = counts.get(kind, 0) + 1
+    return counts

@@ -1,0 +1,62 @@
+"""ingest-folder: take every file dropped in the inbox folder into the document store."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+
+from flows.handoff import hand_over
+from tasks import drop_folder
+from tasks.reporting import publish_markdown, summary_markdown
+from tasks.settings import get_settings
+
+
+@task(name="claim-dropped-files")
+def claim_dropped_files(inbox: Path, settle_seconds: float) -> list[drop_folder.ClaimedFile]:
+    drop_folder.ensure_layout(inbox)
+    claims = drop_folder.abandoned_claims(inbox)
+    for path in drop_folder.ready_files(inbox, settle_seconds):
+        claimed = drop_folder.claim(inbox, path)
+        if claimed is not None:
+            claims.append(claimed)
+    return claims
+
+
+@task(name="take-file")
+def take_file(inbox: Path, documents_dir: Path, claimed: drop_folder.ClaimedFile, max_bytes: int) -> drop_folder.FileOutcome:
+    try:
+        return drop_folder.take_file(inbox, documents_dir, claimed, max_bytes)
+    except Exception as err:  # not the file's fault (database, disk): put it back for the next run
+        get_run_logger().error("could not take %s: %s", claimed.original_name, err)
+        drop_folder.unclaim(inbox, claimed)
+        return drop_folder.FileOutcome(claimed.original_name, "error", None, None, f"{type(err).__name__}: {err}")
+
+
+@flow(name="ingest-folder", log_prints=False)
+def ingest_folder(inbox: str | None = None) -> dict[str, int]:
+    """Store every file in the inbox folder once, by content; quarantine what cannot be taken.
+
+    Args:
+        inbox: the folder to read; empty for the configured drop folder.
+    """
+    settings = get_settings()
+    logger = get_run_logger()
+    inbox_dir = Path(inbox) if inbox else settings.inbox_dir
+    claims = claim_dropped_files(inbox_dir, settings.storage.settle_seconds)
+    max_bytes = settings.storage.max_file_mb * 1024 * 1024
+    outcomes = [take_file(inbox_dir, settings.documents_dir, claimed, max_bytes) for claimed in claims]
+
+    counts = {"files": len(outcomes)}
+    for status in ("stored", "duplicate", "quarantined", "error"):
+        counts[status] = sum(1 for o in outcomes if o.status == status)
+    hand_over([o.document_id for o in outcomes if o.status == "stored" and o.document_id is not None])
+    attention = [asdict(o) for o in outcomes if o.status in {"quarantined", "error"}]
+    logger.info("ingest-folder: %s", counts)
+    publish_markdown(
+        "ingest-folder",
+        summary_markdown("Drop folder intake", counts, attention, ["name", "status", "reason"]),
+        f"{counts['stored']} new, {counts['duplicate']} already known, {counts['quarantined']} quarantined",
+    )
+    return counts

@@ -1,0 +1,169 @@
+"""`invoices doctor`: check every dependency and say what is wrong and how to fix it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import smtplib
+import socket
+import ssl
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from tasks.settings import Settings
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+
+def check_database(settings: Settings) -> Check:
+    from db.migrate import current_revision, head_revision
+    from db.session import make_engine
+
+    url = settings.database.url
+    shown = make_url(url).render_as_string(hide_password=True)
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except SQLAlchemyError as err:
+        reason = str(err.orig if getattr(err, "orig", None) else err).strip().splitlines()[0]
+        return Check("database", False, f"cannot connect to {shown}: {reason}",
+                     "check INVOICES_DATABASE__URL (postgresql+psycopg://user:password@host:5432/db) "
+                     "and that the server is running")
+    finally:
+        engine.dispose()
+    current, head = current_revision(url), head_revision()
+    if current != head:
+        return Check("database", False, f"{shown} is at schema revision {current or 'none'}, the code needs {head}",
+                     "run `invoices db upgrade`")
+    return Check("database", True, f"{shown} (schema {current})")
+
+
+def check_storage(settings: Settings) -> Check:
+    problems = []
+    for label, folder in (("documents", settings.documents_dir), ("inbox", settings.inbox_dir),
+                          ("backups", settings.backup.backup_dir)):
+        folder = Path(folder or "")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            probe = folder / ".doctor-probe"
+            probe.write_bytes(b"ok")
+            probe.unlink()
+        except OSError as err:
+            problems.append(f"{label} folder {folder}: {err.strerror or err}")
+    if problems:
+        return Check("storage", False, "; ".join(problems), "make the folders writable or point INVOICES_DATA_DIR elsewhere")
+    free = shutil.disk_usage(settings.documents_dir).free / 1e9
+    return Check("storage", True, f"{settings.documents_dir} writable, {free:.1f} GB free")
+
+
+def check_tesseract(settings: Settings) -> Check:
+    binary = shutil.which("tesseract")
+    if binary is None:
+        return Check("tesseract", False, "tesseract is not installed (scans and images cannot be read)",
+                     "run `make setup` or `apt-get install tesseract-ocr tesseract-ocr-eng tesseract-ocr-deu "
+                     "tesseract-ocr-fra tesseract-ocr-nld`")
+    try:
+        listed = subprocess.run([binary, "--list-langs"], capture_output=True, text=True, timeout=20).stdout
+    except (OSError, subprocess.SubprocessError) as err:
+        return Check("tesseract", False, f"{binary} does not run: {err}", "reinstall tesseract-ocr")
+    have = {line.strip() for line in listed.splitlines()[1:]}
+    missing = [lang for lang in settings.ocr.languages.split("+") if lang not in have]
+    if missing:
+        return Check("tesseract", False, f"language packs missing: {', '.join(missing)}",
+                     "apt-get install " + " ".join(f"tesseract-ocr-{m}" for m in missing))
+    return Check("tesseract", True, f"{binary} with {settings.ocr.languages}")
+
+
+def _reachable(host: str, port: int, timeout: float) -> str | None:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return None
+    except OSError as err:
+        return err.strerror or str(err)
+
+
+def check_imap(settings: Settings) -> list[Check]:
+    from imap_tools import MailBox, MailBoxStartTls, MailBoxUnencrypted
+
+    if not settings.imap.accounts:
+        return [Check("imap", True, "no IMAP accounts configured (INVOICES_IMAP__ACCOUNTS); mailbox intake is off")]
+    checks = []
+    for account in settings.imap.accounts:
+        name = f"imap:{account.name}"
+        problem = _reachable(account.host, account.port, settings.imap.timeout_seconds)
+        if problem:
+            checks.append(Check(name, False, f"{account.host}:{account.port} unreachable: {problem}",
+                                "check the account's host, port and firewall"))
+            continue
+        box_class = {"tls": MailBox, "starttls": MailBoxStartTls, "plain": MailBoxUnencrypted}[account.security]
+        try:
+            with box_class(account.host, account.port, timeout=settings.imap.timeout_seconds).login(
+                account.user, account.password.get_secret_value(), account.folder
+            ):
+                checks.append(Check(name, True, f"{account.user}@{account.host}: logged in, folder {account.folder}"))
+        except Exception as err:  # imaplib, ssl and imap-tools raise many kinds
+            checks.append(Check(name, False, f"{account.user}@{account.host}: {type(err).__name__}: {err}",
+                                "check the account's user, password, security and folder"))
+    return checks
+
+
+def check_smtp(settings: Settings) -> Check:
+    smtp = settings.smtp
+    if smtp.transport == "outbox":
+        return Check("smtp", True, f"emails are written to the outbox folder {smtp.outbox_dir} (INVOICES_SMTP__TRANSPORT=outbox)")
+    try:
+        if smtp.security == "tls":
+            client: smtplib.SMTP = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=smtp.timeout_seconds,
+                                                    context=ssl.create_default_context())
+        else:
+            client = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout_seconds)
+            if smtp.security == "starttls":
+                client.starttls(context=ssl.create_default_context())
+        with client:
+            if smtp.user:
+                client.login(smtp.user, smtp.password.get_secret_value())
+            client.noop()
+    except (OSError, smtplib.SMTPException) as err:
+        return Check("smtp", False, f"{smtp.host}:{smtp.port}: {type(err).__name__}: {err}",
+                     "check INVOICES_SMTP__HOST, __PORT, __SECURITY, __USER and __PASSWORD")
+    return Check("smtp", True, f"{smtp.host}:{smtp.port} accepts connections")
+
+
+def check_prefect() -> Check:
+    import httpx
+
+    api = os.environ.get("PREFECT_API_URL")
+    if not api:
+        try:
+            from prefect.settings import PREFECT_API_URL
+
+            api = PREFECT_API_URL.value()
+        except Exception:
+            api = None
+    if not api:
+        return Check("prefect", False, "PREFECT_API_URL is not set, flows would run against a throwaway server",
+                     "start the stack with `make run`, or set PREFECT_API_URL=http://127.0.0.1:4200/api")
+    try:
+        response = httpx.get(api.rstrip("/") + "/health", timeout=5)
+        response.raise_for_status()
+    except httpx.HTTPError as err:
+        return Check("prefect", False, f"Prefect API {api} does not answer: {err}",
+                     "start it with `make run` (or `prefect server start`)")
+    return Check("prefect", True, f"Prefect API {api} is healthy")
+
+
+def run_checks(settings: Settings) -> list[Check]:
+    return [check_database(settings), check_storage(settings), check_tesseract(settings),
+            *check_imap(settings), check_smtp(settings), check_prefect()]

@@ -1,0 +1,45 @@
+"""The project's errors: one base class, a subclass per failure kind.
+
+Every message names the item it is about (file, message, sheet, row, account) so that a person
+reading a run's artifact knows what to look at.
+"""
+
+
+class InvoiceAutomationError(Exception):
+    """Base of every error this project raises on purpose."""
+
+
+class ConfigurationError(InvoiceAutomationError):
+    """A setting is missing or wrong."""
+
+
+class StorageError(InvoiceAutomationError):
+    """The document store could not read or write a file."""
+
+
+class RejectedDocument(InvoiceAutomationError):
+    """A file was refused at intake (empty, too large, unreadable, not a document); it is quarantined."""
+
+
+class UnreadableDocument(InvoiceAutomationError):
+    """A stored document could not be read (corrupt, encrypted, over a limit)."""
+
+
+class ExtractionError(InvoiceAutomationError):
+    """Fields could not be extracted from a document."""
+
+
+class MailboxError(InvoiceAutomationError):
+    """An IMAP account could not be polled."""
+
+
+class WorkbookError(InvoiceAutomationError):
+    """A workbook, sheet or row could not be imported."""
+
+
+class NotificationError(InvoiceAutomationError):
+    """An email could not be rendered or sent."""
+
+
+class BackupError(InvoiceAutomationError):
+    """A backup could not be made, verified, pruned or restored."""

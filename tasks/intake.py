@@ -1,0 +1,147 @@
+"""Taking a file into the system: classify it by content, store it once by sha256, record a
+documents row (with the PDF text layer), and note where it came from.
+
+Files that cannot be taken (empty, executable, corrupt or encrypted PDF ...) are still stored
+and recorded, with status ``quarantined`` and the reason, so that nothing a user gave the
+system is lost; the caller decides what else to do with the input (the drop folder moves it
+to ``quarantine/``).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from db.models import Document, DocumentOrigin, DocumentStatus
+from tasks.errors import RejectedDocument, UnreadableDocument
+from tasks.filetypes import FileType, detect
+from tasks.storage import sha256_bytes, store_bytes
+from tasks.text import pdf_text_layer
+
+logger = logging.getLogger(__name__)
+
+_REFUSED_KINDS = {
+    "empty": "the file is empty (0 bytes)",
+    "executable": "the file is a program, not a document",
+    "office-legacy": "the file is a legacy or password-protected Office file; save it as .xlsx or PDF",
+    "zip": "zip archives are not taken from here; unpack them into the inbox",
+    "text": "plain text or HTML is not an invoice document",
+    "other": "unknown file type (not a PDF, image, workbook, XML invoice or email)",
+}
+MAX_NAME_LENGTH = 500
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    document_id: int
+    sha256: str
+    kind: str
+    created: bool  # False when the same bytes were already a document
+    status: str
+    error: str | None = None
+
+    @property
+    def rejected(self) -> bool:
+        return self.status == DocumentStatus.QUARANTINED.value
+
+
+def check_document(data: bytes, file_type: FileType, name: str) -> tuple[int | None, str | None]:
+    """Validate a file's content for intake: (page count, PDF text layer).
+
+    Raises RejectedDocument with the reason when the file cannot be taken.
+    """
+    if not file_type.accepted:
+        raise RejectedDocument(f"{name}: {_REFUSED_KINDS.get(file_type.kind, 'not a document')}")
+    if file_type.kind != "pdf":
+        return None, None
+    try:
+        layer = pdf_text_layer(data, name)
+    except UnreadableDocument as err:
+        raise RejectedDocument(str(err)) from err
+    return layer.page_count, layer.text or None
+
+
+def _existing(session: Session, sha256: str) -> Document | None:
+    return session.scalars(select(Document).where(Document.sha256 == sha256)).one_or_none()
+
+
+def _record_origin(
+    session: Session, document: Document, channel: str, name: str, mail_message_id: int | None
+) -> None:
+    exists = session.scalars(
+        select(DocumentOrigin.id).where(
+            DocumentOrigin.document_id == document.id,
+            DocumentOrigin.original_name == name,
+            DocumentOrigin.mail_message_id.is_(None)
+            if mail_message_id is None
+            else DocumentOrigin.mail_message_id == mail_message_id,
+        )
+    ).first()
+    if exists is None:
+        session.add(
+            DocumentOrigin(document_id=document.id, channel=channel, original_name=name, mail_message_id=mail_message_id)
+        )
+
+
+def ingest_bytes(
+    session: Session,
+    documents_dir: Path,
+    data: bytes,
+    original_name: str,
+    channel: str,
+    mail_message_id: int | None = None,
+) -> IngestResult:
+    """Store ``data`` once and record it as a document (quarantined with a reason if refused).
+
+    Idempotent: the same bytes again add only an origin row. Safe against a parallel run
+    inserting the same document (the loser re-reads the winner's row).
+    """
+    name = (original_name or "(no name)")[:MAX_NAME_LENGTH]
+    sha256 = sha256_bytes(data)
+    document = _existing(session, sha256)
+    created = False
+    if document is None:
+        file_type = detect(data)
+        status, error, page_count, text = DocumentStatus.STORED.value, None, None, None
+        try:
+            page_count, text = check_document(data, file_type, name)
+        except RejectedDocument as err:
+            status, error = DocumentStatus.QUARANTINED.value, str(err)
+            logger.warning("quarantined %s: %s", name, err)
+        stored = store_bytes(documents_dir, data)
+        candidate = Document(
+            sha256=sha256,
+            size_bytes=len(data),
+            kind=file_type.kind,
+            mime_type=file_type.mime_type,
+            storage_path=stored.relative_path,
+            original_name=name,
+            page_count=page_count,
+            text=text,
+            text_source="text" if text else None,
+            status=status,
+            error=error,
+        )
+        try:
+            with session.begin_nested():
+                session.add(candidate)
+            document, created = candidate, True
+        except IntegrityError:
+            document = _existing(session, sha256)
+            if document is None:
+                raise
+    _record_origin(session, document, channel, name, mail_message_id)
+    session.flush()
+    return IngestResult(
+        document_id=document.id,
+        sha256=document.sha256,
+        kind=document.kind,
+        created=created,
+        status=document.status,
+        error=document.error,
+    )

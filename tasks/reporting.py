@@ -1,0 +1,55 @@
+"""Run summaries as Prefect artifacts: what a run did, counts, and what needs a person."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+
+def _cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return text.replace("|", "\\|").replace("\n", " ")[:300]
+
+
+def markdown_table(rows: Iterable[Mapping[str, Any]], columns: list[str]) -> str:
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(_cell(row.get(c)) for c in columns) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def summary_markdown(
+    title: str,
+    counts: Mapping[str, Any],
+    attention: list[Mapping[str, Any]] | None = None,
+    attention_columns: list[str] | None = None,
+    note: str | None = None,
+) -> str:
+    parts = [f"# {title}", "", markdown_table([counts], list(counts))]
+    if note:
+        parts += ["", note]
+    if attention:
+        columns = attention_columns or list(attention[0])
+        parts += ["", f"## Needs attention ({len(attention)})", "", markdown_table(attention, columns)]
+    elif attention is not None:
+        parts += ["", "Nothing needs attention."]
+    return "\n".join(parts)
+
+
+def artifact_key(name: str) -> str:
+    """Prefect artifact keys allow lowercase letters, digits and dashes only."""
+    return re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-") or "summary"
+
+
+def publish_markdown(key: str, markdown: str, description: str) -> None:
+    """Publish ``markdown`` as an artifact of the current flow run (a no-op outside a run)."""
+    from prefect.artifacts import create_markdown_artifact
+    from prefect.context import FlowRunContext
+
+    if FlowRunContext.get() is None:
+        logger.debug("not in a flow run; artifact %s not published", key)
+        return
+    create_markdown_artifact(key=artifact_key(key), markdown=markdown, description=description)

@@ -1,0 +1,218 @@
+"""The one settings object: read from the environment and `.env`.
+
+Every variable is prefixed ``INVOICES_``; nested groups use a double underscore, for example
+``INVOICES_DATABASE__URL`` or ``INVOICES_SMTP__PASSWORD``. `.env.example` documents each one
+and a test keeps it in step with this module.
+"""
+
+from __future__ import annotations
+
+from datetime import time
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path("data")
+
+
+class DatabaseSettings(BaseModel):
+    """Where invoices, documents and the ledgers live."""
+
+    url: str = Field(
+        default="",
+        description="SQLAlchemy URL. Empty: a SQLite file at <data_dir>/invoices.db. "
+        "PostgreSQL: postgresql+psycopg://user:password@host:5432/invoices",
+    )
+    echo: bool = Field(default=False, description="Log every SQL statement (debugging only).")
+
+
+class StorageSettings(BaseModel):
+    """The document store and the drop folder."""
+
+    documents_dir: Path | None = Field(
+        default=None, description="Content-addressed document store. Empty: <data_dir>/documents."
+    )
+    inbox_dir: Path | None = Field(
+        default=None,
+        description="Drop folder watched by ingest-folder; processed/ and quarantine/ live inside "
+        "it. Empty: <data_dir>/inbox.",
+    )
+    max_file_mb: int = Field(default=50, ge=1, description="Larger files are quarantined unread.")
+    settle_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        description="A dropped file is taken only once it has not changed for this long "
+        "(so a file still being copied is left alone).",
+    )
+    watch_interval_seconds: float = Field(
+        default=5.0, gt=0, description="How often `invoices serve` looks for new files in the inbox."
+    )
+
+
+class OcrSettings(BaseModel):
+    """Reading scans and images with tesseract."""
+
+    languages: str = Field(default="eng+deu+fra+nld", description="tesseract language packs, '+'-joined.")
+    dpi: int = Field(default=300, ge=72, le=600, description="Resolution pages are rendered at for OCR.")
+    max_pages: int = Field(default=50, ge=1, description="Pages read per document; the rest are skipped.")
+    max_pixels: int = Field(default=60_000_000, ge=1, description="Images larger than this are refused.")
+    page_timeout_seconds: int = Field(default=60, ge=1, description="tesseract time limit per page.")
+    workers: int = Field(default=0, ge=0, description="Parallel OCR processes; 0 = one per CPU core.")
+    review_threshold: float = Field(
+        default=0.8, ge=0, le=1, description="Invoices whose confidence is below this need review."
+    )
+
+
+class ImapAccount(BaseModel):
+    """One mailbox that is polled for invoices."""
+
+    name: str = Field(description="Short name used in logs, artifacts and the database.")
+    host: str
+    port: int = 993
+    security: Literal["tls", "starttls", "plain"] = "tls"
+    user: str
+    password: SecretStr = SecretStr("")
+    folder: str = "INBOX"
+    processed_folder: str = "Processed"
+    failed_folder: str = "Failed"
+    action: Literal["move", "flag", "seen"] = "move"
+    allowed_senders: list[str] = Field(default_factory=list)
+    subject_filters: list[str] = Field(default_factory=list)
+
+
+class ImapSettings(BaseModel):
+    """Mailbox intake."""
+
+    accounts: list[ImapAccount] = Field(
+        default_factory=list,
+        description='JSON list of accounts, e.g. [{"name":"billing","host":"imap.example.com",'
+        '"user":"billing@example.com","password":"..."}]',
+    )
+    poll_interval_minutes: int = Field(default=5, ge=1, description="How often poll-mailbox runs.")
+    timeout_seconds: int = Field(default=30, ge=1, description="IMAP connection timeout.")
+    max_attachment_mb: int = Field(default=20, ge=1, description="Larger attachments are recorded, not stored.")
+    min_inline_image_kb: int = Field(default=20, ge=0, description="Smaller inline images (logos) are skipped.")
+    max_attempts: int = Field(default=5, ge=1, description="Tries before a message goes to the failed folder.")
+    batch_size: int = Field(default=50, ge=1, description="Messages fetched per round trip.")
+
+
+class SmtpSettings(BaseModel):
+    """Outgoing email (reminders and alerts)."""
+
+    transport: Literal["outbox", "smtp"] = Field(
+        default="outbox",
+        description="outbox: write .eml files to <data_dir>/outbox for a person to open; smtp: send.",
+    )
+    host: str = "localhost"
+    port: int = 587
+    security: Literal["starttls", "tls", "plain"] = "starttls"
+    user: str = ""
+    password: SecretStr = SecretStr("")
+    sender: str = Field(default="invoices@localhost", description="From: address of every email.")
+    timeout_seconds: int = Field(default=30, ge=1)
+    outbox_dir: Path | None = Field(default=None, description="Empty: <data_dir>/outbox.")
+
+
+class ReminderSettings(BaseModel):
+    """When and whom to remind about due and overdue invoices."""
+
+    levels_days: list[int] = Field(
+        default_factory=lambda: [-3, 1, 7, 14],
+        description="Reminder levels in days relative to the due date (negative: before).",
+    )
+    repeat_every_days: int = Field(
+        default=14, ge=0, description="After the last level, remind again every N days (0: never)."
+    )
+    quiet_weekdays: list[int] = Field(
+        default_factory=lambda: [5, 6], description="Weekdays on which nothing is sent (0=Monday)."
+    )
+    send_at: time = Field(default=time(8, 0), description="Local time of the daily run.")
+    email_customers: bool = Field(
+        default=False, description="Also email the customer's contact for receivable invoices."
+    )
+    templates_dir: Path | None = Field(default=None, description="Folder whose templates override the built-in ones.")
+    app_url: str = Field(
+        default="http://127.0.0.1:4200", description="Base address used for links in emails."
+    )
+
+
+class BackupSettings(BaseModel):
+    """Database and document-store backups."""
+
+    backup_dir: Path | None = Field(default=None, description="Empty: <data_dir>/backups.")
+    keep_daily: int = Field(default=7, ge=1)
+    keep_weekly: int = Field(default=4, ge=0)
+    keep_monthly: int = Field(default=12, ge=0)
+    pg_dump: str = Field(default="pg_dump", description="pg_dump program (path or name on PATH).")
+    pg_restore: str = Field(default="pg_restore", description="pg_restore program (path or name on PATH).")
+    run_at: time = Field(default=time(2, 0), description="Local time of the daily backup.")
+
+
+class Settings(BaseSettings):
+    """Everything the system can be told, with defaults that run on a laptop."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="INVOICES_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    data_dir: Path = Field(default=DEFAULT_DATA_DIR, description="Root of every default path.")
+    time_zone: str = Field(default="UTC", description="Business time zone (IANA name) for schedules and due dates.")
+    admin_emails: list[str] = Field(
+        default_factory=list, description="JSON list of addresses that receive failure alerts."
+    )
+    templates_dir: Path = Field(
+        default=Path("templates"), description="Folder of vendor extraction templates (YAML)."
+    )
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    ocr: OcrSettings = Field(default_factory=OcrSettings)
+    imap: ImapSettings = Field(default_factory=ImapSettings)
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+    reminders: ReminderSettings = Field(default_factory=ReminderSettings)
+    backup: BackupSettings = Field(default_factory=BackupSettings)
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_time_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as err:
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Europe/Berlin") from err
+        return value
+
+    @model_validator(mode="after")
+    def _fill_paths(self) -> Settings:
+        data = self.data_dir
+        if not self.database.url:
+            self.database.url = f"sqlite:///{(data / 'invoices.db').as_posix()}"
+        self.storage.documents_dir = self.storage.documents_dir or data / "documents"
+        self.storage.inbox_dir = self.storage.inbox_dir or data / "inbox"
+        self.smtp.outbox_dir = self.smtp.outbox_dir or data / "outbox"
+        self.backup.backup_dir = self.backup.backup_dir or data / "backups"
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+    @property
+    def documents_dir(self) -> Path:
+        return Path(self.storage.documents_dir or self.data_dir / "documents")
+
+    @property
+    def inbox_dir(self) -> Path:
+        return Path(self.storage.inbox_dir or self.data_dir / "inbox")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this process (read once; tests call ``get_settings.cache_clear()``)."""
+    return Settings()

@@ -1,0 +1,24 @@
+"""Small PDFs made by the tests themselves (pymupdf)."""
+
+from __future__ import annotations
+
+import pymupdf
+
+
+def text_pdf(lines: list[str]) -> bytes:
+    document = pymupdf.open()
+    page = document.new_page()
+    y = 72
+    for line in lines:
+        page.insert_text((72, y), line, fontsize=11)
+        y += 16
+    data = document.tobytes()
+    document.close()
+    return data
+
+
+def encrypted_pdf(lines: list[str], password: str = "open-sesame") -> bytes:
+    document = pymupdf.open(stream=text_pdf(lines), filetype="pdf")
+    data = document.tobytes(encryption=pymupdf.PDF_ENCRYPT_AES_256, user_pw=password, owner_pw=password + "!")
+    document.close()
+    return data

@@ -1,0 +1,132 @@
+import os
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from db.models import Document, DocumentOrigin
+from db.session import session_scope
+from flows.ingest_folder import ingest_folder
+from tests.pdfs import encrypted_pdf, text_pdf
+
+pytestmark = pytest.mark.usefixtures("prefect_server")
+
+
+def _documents() -> list[Document]:
+    with session_scope() as session:
+        return list(session.scalars(select(Document).order_by(Document.id)))
+
+
+def _snapshot(root: Path) -> set[str]:
+    """Every path under ``root`` except the test's own SQLite database."""
+    return {str(p) for p in root.rglob("*") if "sqlite" not in p.relative_to(root).parts}
+
+
+def test_a_pdf_is_stored_by_content_with_its_text_layer(settings):
+    inbox = settings.inbox_dir
+    inbox.mkdir(parents=True)
+    (inbox / "Rechnung März.pdf").write_bytes(text_pdf(["Invoice No 4711", "Total 119.00 EUR"]))
+
+    counts = ingest_folder()
+
+    assert counts == {"files": 1, "stored": 1, "duplicate": 0, "quarantined": 0, "error": 0}
+    [document] = _documents()
+    assert document.kind == "pdf" and document.status == "stored" and document.page_count == 1
+    assert "Invoice No 4711" in (document.text or "")
+    assert document.original_name == "Rechnung März.pdf"
+    stored = settings.documents_dir / document.storage_path
+    assert stored.name == document.sha256 and stored.is_file()
+    assert not (inbox / "Rechnung März.pdf").exists()
+    assert [p.name for p in (inbox / "processed").rglob("*.pdf")] == ["Rechnung März.pdf"]
+
+
+def test_the_same_file_twice_is_stored_once_and_both_arrivals_are_recorded(settings):
+    inbox = settings.inbox_dir
+    (inbox / "sub").mkdir(parents=True)
+    data = text_pdf(["Invoice 1"])
+    (inbox / "a.pdf").write_bytes(data)
+    (inbox / "sub" / "copy of a.pdf").write_bytes(data)
+
+    first = ingest_folder()
+    (inbox / "a.pdf").write_bytes(data)
+    second = ingest_folder()
+
+    assert first["stored"] == 1 and first["duplicate"] == 1
+    assert second == {"files": 1, "stored": 0, "duplicate": 1, "quarantined": 0, "error": 0}
+    assert len(_documents()) == 1
+    with session_scope() as session:
+        names = sorted(session.scalars(select(DocumentOrigin.original_name)))
+    assert names == ["a.pdf", "sub/copy of a.pdf"]
+    assert len(list(settings.documents_dir.rglob("*"))) == 3  # two folder levels and one file
+
+
+def test_bad_files_are_quarantined_with_reasons_and_the_rest_goes_on(settings, tmp_path):
+    inbox = settings.inbox_dir
+    inbox.mkdir(parents=True)
+    (inbox / "empty.pdf").write_bytes(b"")
+    (inbox / "corrupt.pdf").write_bytes(b"%PDF-1.7\n1 0 obj << /Type /Catalog >> garbage \x00\x01")
+    (inbox / "locked.pdf").write_bytes(encrypted_pdf(["secret invoice"]))
+    (inbox / "..%2F..%2Fetc%2Fpasswd.pdf").write_bytes(b"root:x:0:0:root:/root:/bin/bash\n")
+    (inbox / "invoice.pdf").write_bytes(b"\x7fELF\x02\x01\x01" + os.urandom(200))
+    (inbox / "good.pdf").write_bytes(text_pdf(["Invoice 99"]))
+    (inbox / ".~lock.book.xlsx#").write_bytes(b"someone is editing")  # left alone
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "target.pdf").write_bytes(text_pdf(["not yours"]))
+    os.symlink(outside / "target.pdf", inbox / "link.pdf")
+    before_outside = _snapshot(tmp_path) - _snapshot(settings.data_dir)
+
+    counts = ingest_folder()
+
+    assert counts["stored"] == 1 and counts["quarantined"] == 6 and counts["error"] == 0
+    reasons = {
+        p.name.removesuffix(".reason.txt"): p.read_text()
+        for p in (inbox / "quarantine").rglob("*.reason.txt")
+    }
+    assert set(reasons) == {"empty.pdf", "corrupt.pdf", "locked.pdf", "..%2F..%2Fetc%2Fpasswd.pdf", "invoice.pdf", "link.pdf"}
+    assert "empty" in reasons["empty.pdf"]
+    assert "PDF" in reasons["corrupt.pdf"]
+    assert "password-protected" in reasons["locked.pdf"]
+    assert "program" in reasons["invoice.pdf"]
+    assert "plain text" in reasons["..%2F..%2Fetc%2Fpasswd.pdf"]
+    assert "symbolic link" in reasons["link.pdf"]
+    for name in reasons:  # every input is kept beside its reason
+        assert list((inbox / "quarantine").rglob(name))
+    after_outside = _snapshot(tmp_path) - _snapshot(settings.data_dir)
+    assert after_outside == before_outside  # nothing written outside the data folder
+    assert (outside / "target.pdf").exists()
+    assert (inbox / ".~lock.book.xlsx#").exists()
+    statuses = {d.original_name: d.status for d in _documents()}
+    assert statuses["good.pdf"] == "stored"
+    assert statuses["locked.pdf"] == "quarantined"
+
+
+def test_a_file_still_being_written_is_left_for_the_next_run(settings, monkeypatch):
+    from tasks.settings import get_settings
+
+    monkeypatch.setenv("INVOICES_STORAGE__SETTLE_SECONDS", "3600")
+    get_settings.cache_clear()
+    inbox = get_settings().inbox_dir
+    inbox.mkdir(parents=True)
+    (inbox / "copying.pdf").write_bytes(text_pdf(["Invoice"]))
+
+    assert ingest_folder()["files"] == 0
+    assert (inbox / "copying.pdf").exists()
+
+
+def test_a_crashed_runs_claim_is_taken_by_the_next_run(settings):
+    from tasks import drop_folder
+
+    inbox = settings.inbox_dir
+    drop_folder.ensure_layout(inbox)
+    (inbox / "left.pdf").write_bytes(text_pdf(["Invoice 5"]))
+    claimed = drop_folder.claim(inbox, inbox / "left.pdf")
+    assert claimed is not None
+    old = 1_000_000_000
+    os.utime(claimed.path.parent, (old, old))
+
+    counts = ingest_folder()
+
+    assert counts["stored"] == 1
+    assert [d.original_name for d in _documents()] == ["left.pdf"]
+    assert list((inbox / ".work").iterdir()) == []
