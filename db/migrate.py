@@ -21,7 +21,7 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(url: str, revision: str = "head") -> None:
+def upgrade(url: str, revision: str = "heads") -> None:
     command.upgrade(alembic_config(url), revision)
 
 
@@ -33,10 +33,13 @@ def current_revision(url: str) -> str | None:
     engine = make_engine(url)
     try:
         with engine.connect() as connection:
-            return MigrationContext.configure(connection).get_current_revision()
+            heads = sorted(MigrationContext.configure(connection).get_current_heads())
+            return "+".join(heads) or None
     finally:
         engine.dispose()
 
 
 def head_revision() -> str | None:
-    return ScriptDirectory.from_config(alembic_config("")).get_current_head()
+    """The newest revision of the code ("a+b" while several branches are not yet merged)."""
+    heads = sorted(ScriptDirectory.from_config(alembic_config("")).get_heads())
+    return "+".join(heads) or None

@@ -22,7 +22,7 @@ err_console = Console(stderr=True)
 
 
 @db_app.command("upgrade")
-def db_upgrade(revision: str = "head") -> None:
+def db_upgrade(revision: str = "heads") -> None:
     """Migrate the database to the newest schema (or to REVISION)."""
     from db.migrate import current_revision, upgrade
 
