@@ -87,11 +87,15 @@ def user_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 
 
 @app.command()
-def doctor() -> None:
+def doctor(
+    only: Annotated[
+        Optional[str], typer.Option(help="Comma-separated checks: database,storage,tesseract,imap,smtp,prefect")
+    ] = None,
+) -> None:
     """Check the database, storage, tesseract, IMAP, SMTP and the Prefect API."""
     from tasks.doctor import run_checks
 
-    checks = run_checks(get_settings())
+    checks = run_checks(get_settings(), only.split(",") if only else None)
     for check in checks:
         mark = "[green]ok[/green]  " if check.ok else "[red]FAIL[/red]"
         console.print(f"{mark} {check.name}: {check.detail}")

@@ -164,6 +164,21 @@ def check_prefect() -> Check:
     return Check("prefect", True, f"Prefect API {api} is healthy")
 
 
-def run_checks(settings: Settings) -> list[Check]:
-    return [check_database(settings), check_storage(settings), check_tesseract(settings),
-            *check_imap(settings), check_smtp(settings), check_prefect()]
+CHECKS = ("database", "storage", "tesseract", "imap", "smtp", "prefect")
+
+
+def run_checks(settings: Settings, only: list[str] | None = None) -> list[Check]:
+    """Run every check (or those named in ``only``) and return their results in order."""
+    wanted = [name.strip() for name in (only or CHECKS) if name.strip()]
+    unknown = [name for name in wanted if name not in CHECKS]
+    if unknown:
+        raise ValueError(f"unknown check {unknown[0]!r}; choose from {', '.join(CHECKS)}")
+    runners = {
+        "database": lambda: [check_database(settings)],
+        "storage": lambda: [check_storage(settings)],
+        "tesseract": lambda: [check_tesseract(settings)],
+        "imap": lambda: check_imap(settings),
+        "smtp": lambda: [check_smtp(settings)],
+        "prefect": lambda: [check_prefect()],
+    }
+    return [check for name in wanted for check in runners[name]()]

@@ -49,3 +49,10 @@ def test_a_wrong_time_zone_is_named(monkeypatch, tmp_path):
 def test_every_secret_is_a_secret_str():
     names = {v.name for v in variables() if v.secret}
     assert {"INVOICES_SMTP__PASSWORD"} <= names
+
+
+def test_readme_configuration_reference_is_current():
+    from deployments.readme import README, with_reference
+
+    text = README.read_text()
+    assert with_reference(text) == text, "run: python -m deployments.readme"
