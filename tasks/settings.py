@@ -113,8 +113,17 @@ class SmtpSettings(BaseModel):
     user: str = ""
     password: SecretStr = SecretStr("")
     sender: str = Field(default="invoices@localhost", description="From: address of every email.")
-    timeout_seconds: int = Field(default=30, ge=1)
+    timeout_seconds: int = Field(default=30, ge=1, description="Connect and per-command time limit.")
     outbox_dir: Path | None = Field(default=None, description="Empty: <data_dir>/outbox.")
+    max_attempts: int = Field(
+        default=4, ge=1, description="Tries per email on temporary failures (4xx replies, connection errors)."
+    )
+    retry_backoff_seconds: float = Field(
+        default=2.0, ge=0, description="Wait before the second try; doubled before each further try."
+    )
+    ca_file: Path | None = Field(
+        default=None, description="Extra CA certificate (PEM) trusted for the server's TLS certificate."
+    )
 
 
 class ReminderSettings(BaseModel):
@@ -137,6 +146,22 @@ class ReminderSettings(BaseModel):
     templates_dir: Path | None = Field(default=None, description="Folder whose templates override the built-in ones.")
     app_url: str = Field(
         default="http://127.0.0.1:4200", description="Base address used for links in emails."
+    )
+    document_url: str = Field(
+        default="",
+        description="Link to an invoice's document in emails; {document_id}, {sha256} and {path} are "
+        "filled in, e.g. https://files.example.com/{path}. Empty: a file:// link into the document store.",
+    )
+    business_name: str = Field(default="", description="Name of the business, shown in customer emails.")
+    customer_locale: str = Field(default="en", description="Locale of emails to customers' contacts.")
+    claim_timeout_minutes: int = Field(
+        default=60,
+        ge=0,
+        description="A reminder claimed but not marked sent for this long is from a crashed run: it is "
+        "reported as uncertain and never resent.",
+    )
+    retry_failed_runs: int = Field(
+        default=3, ge=0, description="Later runs that try again a reminder whose sending failed temporarily."
     )
 
 
