@@ -161,6 +161,15 @@ class MailMessage(Base):
     claimed_at: Mapped[datetime | None]
     next_attempt_at: Mapped[datetime | None]
     processed_at: Mapped[datetime | None]
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger, doc="RFC822.SIZE reported by the server")
+    content_sha256: Mapped[str | None] = mapped_column(String(64), index=True, doc="sha256 of the raw message")
+    duplicate_of_id: Mapped[int | None] = mapped_column(
+        ForeignKey("mail_messages.id"), doc="the same message seen before (a recreated mailbox); not taken again"
+    )
+    parts: Mapped[list[Any]] = mapped_column(
+        default=list, doc="each attachment: name, kind, outcome (stored, duplicate, quarantined, skipped ...), reason"
+    )
+    acted_at: Mapped[datetime | None] = mapped_column(doc="when the account's action (move, flag, seen) was applied")
 
 
 class Direction(str, enum.Enum):

@@ -80,8 +80,20 @@ class ImapAccount(BaseModel):
     processed_folder: str = "Processed"
     failed_folder: str = "Failed"
     action: Literal["move", "flag", "seen"] = "move"
-    allowed_senders: list[str] = Field(default_factory=list)
-    subject_filters: list[str] = Field(default_factory=list)
+    allowed_senders: list[str] = Field(
+        default_factory=list,
+        description="Take mail only from these addresses or domains (e.g. billing@vendor.com, @vendor.com); "
+        "empty: from anyone. Other mail is recorded as skipped and left in place.",
+    )
+    subject_filters: list[str] = Field(
+        default_factory=list,
+        description="Take mail only when the subject contains one of these words (case-insensitive); empty: any.",
+    )
+    ca_file: Path | None = Field(
+        default=None,
+        description="PEM file of an extra certificate authority to trust (a server with a private certificate). "
+        "Certificates are always verified.",
+    )
 
 
 class ImapSettings(BaseModel):
@@ -98,6 +110,24 @@ class ImapSettings(BaseModel):
     min_inline_image_kb: int = Field(default=20, ge=0, description="Smaller inline images (logos) are skipped.")
     max_attempts: int = Field(default=5, ge=1, description="Tries before a message goes to the failed folder.")
     batch_size: int = Field(default=50, ge=1, description="Messages fetched per round trip.")
+    retry_backoff_minutes: float = Field(
+        default=5, ge=0, description="Wait before retrying a failed message; doubles with every attempt (max. one day)."
+    )
+    claim_timeout_minutes: int = Field(
+        default=30, ge=1,
+        description="A message claimed by a poll on another machine that did not finish within this time is taken over.",
+    )
+    reconnect_attempts: int = Field(
+        default=3, ge=0, description="Reconnections after a dropped IMAP connection within one poll."
+    )
+    max_message_mb: int = Field(
+        default=100, ge=1, description="Larger messages are not downloaded; they go to the failed folder."
+    )
+    max_zip_members: int = Field(default=200, ge=1, description="Zip attachments with more files are not unpacked.")
+    max_zip_total_mb: int = Field(default=100, ge=1, description="Most bytes unpacked from one zip attachment.")
+    max_zip_ratio: int = Field(
+        default=100, ge=1, description="Zip members that expand more than this many times are refused (zip bombs)."
+    )
 
 
 class SmtpSettings(BaseModel):
