@@ -199,12 +199,18 @@ class BackupSettings(BaseModel):
     """Database and document-store backups."""
 
     backup_dir: Path | None = Field(default=None, description="Empty: <data_dir>/backups.")
-    keep_daily: int = Field(default=7, ge=1)
-    keep_weekly: int = Field(default=4, ge=0)
-    keep_monthly: int = Field(default=12, ge=0)
+    keep_daily: int = Field(default=7, ge=1, description="Verified backups kept: the newest of each of the last N days.")
+    keep_weekly: int = Field(default=4, ge=0, description="... and the newest of each of the last N weeks.")
+    keep_monthly: int = Field(default=12, ge=0, description="... and the newest of each of the last N months.")
     pg_dump: str = Field(default="pg_dump", description="pg_dump program (path or name on PATH).")
     pg_restore: str = Field(default="pg_restore", description="pg_restore program (path or name on PATH).")
     run_at: time = Field(default=time(2, 0), description="Local time of the daily backup.")
+    scratch_url: str = Field(
+        default="",
+        description="PostgreSQL database from which verification creates and drops its scratch database "
+        "(the user needs CREATEDB). Empty: the `postgres` database of the backed-up server, same user.",
+    )
+    tool_timeout_minutes: int = Field(default=120, ge=1, description="Time limit of one pg_dump or pg_restore run.")
 
 
 class Settings(BaseSettings):
