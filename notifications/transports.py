@@ -17,6 +17,7 @@ a failure is known to be before or after the point of no return.
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import smtplib
@@ -133,6 +134,19 @@ def _reply(code: int, text: bytes | str) -> str:
     return f"{code} {message}".strip()
 
 
+def _login(connection: smtplib.SMTP, user: str, password: str) -> None:
+    """smtplib's login, except that non-ASCII credentials go as UTF-8 AUTH PLAIN (RFC 4616)."""
+    if user.isascii() and password.isascii():
+        connection.login(user, password)
+        return
+    if "plain" not in (connection.esmtp_features.get("auth") or "").lower().split():
+        raise PermanentDeliveryError("the SMTP password or user is not ASCII and the server does not offer AUTH PLAIN")
+    token = base64.b64encode(b"\0" + user.encode() + b"\0" + password.encode()).decode("ascii")
+    code, text = connection.docmd("AUTH", "PLAIN " + token)
+    if code not in (235, 503):
+        raise smtplib.SMTPAuthenticationError(code, text)
+
+
 class SmtpTransport(_Base):
     """Sends through an SMTP server (implicit TLS, STARTTLS or plain), keeping the connection
     open between emails of one run and reconnecting when it drops."""
@@ -166,7 +180,7 @@ class SmtpTransport(_Base):
                 connection.starttls(context=self._tls_context())
                 connection.ehlo()
             if c.user:
-                connection.login(c.user, c.password.get_secret_value())
+                _login(connection, c.user, c.password.get_secret_value())
         except smtplib.SMTPAuthenticationError as err:
             raise PermanentDeliveryError(f"{where} refused the login of {c.user!r}: {_reply(err.smtp_code, err.smtp_error)}") from err
         except smtplib.SMTPNotSupportedError as err:
@@ -178,6 +192,8 @@ class SmtpTransport(_Base):
             raise kind(f"{where}: {_reply(err.smtp_code, err.smtp_error)}") from err
         except (OSError, smtplib.SMTPException) as err:
             raise TemporaryDeliveryError(f"cannot connect to {where}: {err or type(err).__name__}") from err
+        except (UnicodeError, ValueError) as err:
+            raise PermanentDeliveryError(f"{where}: {err}") from err
         return connection
 
     def close(self) -> None:
@@ -198,11 +214,15 @@ class SmtpTransport(_Base):
 
     def _once(self, message: EmailMessage, sender: str, recipients: list[str]) -> tuple[list[str], dict[str, str], dict[str, str]]:
         """One MAIL/RCPT/DATA exchange: (accepted, refused for good, refused for now)."""
+        needs_utf8 = any(not a.isascii() for a in [sender, *recipients])
+        try:
+            data = message.as_bytes(policy=message.policy.clone(linesep="\r\n", utf8=needs_utf8))
+        except (UnicodeError, ValueError, LookupError) as err:
+            raise PermanentDeliveryError(f"the email cannot be encoded: {err}") from err
         if self.connection is None:
             self.connection = self._connect()
         connection = self.connection
         options = []
-        needs_utf8 = any(not a.isascii() for a in [sender, *recipients])
         if needs_utf8:
             if not connection.has_extn("smtputf8"):
                 raise PermanentDeliveryError("an address is not ASCII and the server does not support SMTPUTF8")
@@ -228,7 +248,6 @@ class SmtpTransport(_Base):
         except (OSError, smtplib.SMTPServerDisconnected) as err:
             self._drop()
             raise TemporaryDeliveryError(f"connection lost before the message was sent: {err}") from err
-        data = message.as_bytes(policy=message.policy.clone(linesep="\r\n", utf8=needs_utf8))
         try:
             code, text = connection.data(data)
         except smtplib.SMTPDataError as err:
