@@ -375,6 +375,7 @@ class Reminder(Base):
     __table_args__ = (
         UniqueConstraint("invoice_id", "level", "recipient"),
         _check_in("status", ReminderStatus),
+        Index("ix_reminders_status_claimed_at", "status", "claimed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -388,6 +389,9 @@ class Reminder(Base):
     claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
     flow_run_id: Mapped[str | None] = mapped_column(String(64))
+    next_attempt_at: Mapped[datetime | None] = mapped_column(
+        doc="failed for now (server down): a run from then on tries again; empty: not tried again"
+    )
 
 
 class BackupStatus(str, enum.Enum):

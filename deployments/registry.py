@@ -38,4 +38,14 @@ def deployment_specs(settings: Settings) -> list[DeploymentSpec]:
             tags=("intake",),
             concurrency=1,
         ),
+        DeploymentSpec(
+            name="send-reminders",
+            entrypoint="flows/send_reminders.py:send_reminders",
+            description="Email each user one digest of the invoices that reached a reminder level "
+            "(exactly once per invoice, level and recipient).",
+            cron=f"{settings.reminders.send_at.minute} {settings.reminders.send_at.hour} * * *",
+            parameters={"dry_run": False},
+            tags=("reminders",),
+            concurrency=1,
+        ),
     ]
