@@ -259,6 +259,9 @@ class SmtpTransport(_Base):
                 f"connection lost while the server took the message ({err or type(err).__name__}); "
                 "it may have been delivered"
             ) from err
+        if code != 250:  # smtplib returns (not raises) the reply to the message body
+            kind = TemporaryDeliveryError if _is_temporary(code) else PermanentDeliveryError
+            raise kind(f"message refused: {_reply(code, text)}")
         return accepted, permanent, temporary
 
     def send(self, message: EmailMessage) -> Delivery:
