@@ -48,4 +48,24 @@ def deployment_specs(settings: Settings) -> list[DeploymentSpec]:
             tags=("reminders",),
             concurrency=1,
         ),
+        DeploymentSpec(
+            name="backup",
+            entrypoint="flows/backup.py:backup",
+            description="Back up the database and the document store, prove the backup restores into a "
+            "scratch database, and prune what retention no longer needs.",
+            cron=f"{settings.backup.run_at.minute} {settings.backup.run_at.hour} * * *",
+            parameters={"verify": True, "prune": True},
+            tags=("backup",),
+            concurrency=1,
+        ),
+        DeploymentSpec(
+            name="poll-mailbox",
+            entrypoint="flows/poll_mailbox.py:poll_mailbox",
+            description="Fetch new messages of every IMAP account, store each message and its attachments "
+            "once, hand the documents on, then move the message to the processed folder.",
+            interval_seconds=settings.imap.poll_interval_minutes * 60,
+            parameters={"accounts": []},
+            tags=("intake", "mail"),
+            concurrency=1,
+        ),
     ]

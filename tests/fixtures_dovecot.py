@@ -71,6 +71,9 @@ service imap-login {{
 """
 
 
+USER_BLOCK = 200
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -144,6 +147,8 @@ class DovecotServer:
         self.tls_port = free_port()
         self.ca_file = root / "tls" / "ca.pem"
         self._users: dict[str, str] = {}
+        self._free: list[str] = []
+        self._given: set[str] = set()
         self._lock = threading.Lock()
 
     def start(self) -> DovecotServer:
@@ -154,7 +159,8 @@ class DovecotServer:
         for name in ("run", "state", "mail", "home"):
             (root / name).mkdir(parents=True, exist_ok=True)
         make_certificates(root / "tls")
-        (root / "passwd").write_text("")
+        self._write_users(USER_BLOCK)
+        self._free = list(self._users)
         if os.geteuid() == 0:
             user = group = "dovecot"
             login_user = "dovenull"
@@ -207,15 +213,25 @@ class DovecotServer:
                 return
             time.sleep(0.05)
 
-    def add_user(self, password: str = "secret") -> str:
-        """A new user with an empty mailbox; returns its login name."""
-        user = f"u{uuid.uuid4().hex[:10]}@example.com"
+    def _write_users(self, count: int) -> None:
+        for _ in range(count):
+            self._users[f"u{uuid.uuid4().hex[:10]}@example.com"] = "secret"
+        temp = self.root / "passwd.new"
+        temp.write_text("".join(f"{name}:{{PLAIN}}{secret}\n" for name, secret in self._users.items()))
+        os.replace(temp, self.root / "passwd")
+
+    def add_user(self) -> str:
+        """A new user (password "secret") with an empty mailbox; returns its login name.
+
+        Users are written ahead in blocks: dovecot re-reads its passwd-file at most once a second.
+        """
         with self._lock:
-            self._users[user] = password
-            text = "".join(f"{name}:{{PLAIN}}{secret}\n" for name, secret in self._users.items())
-            temp = self.root / "passwd.new"
-            temp.write_text(text)
-            os.replace(temp, self.root / "passwd")
+            if not self._free:
+                self._write_users(USER_BLOCK)
+                self._free = [u for u in self._users if u not in self._given]
+                time.sleep(1.1)
+            user = self._free.pop()
+            self._given.add(user)
         return user
 
     def account(self, name: str, user: str, security: str = "plain", password: str = "secret", **extra: object) -> dict:
@@ -307,3 +323,24 @@ def dovecot() -> Iterator[DovecotServer]:
     finally:
         server.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def configure(monkeypatch: pytest.MonkeyPatch, accounts: list[dict], **imap: object):  # type: ignore[no-untyped-def]
+    """Point the settings at these accounts (and IMAP options); returns the fresh settings."""
+    import json
+
+    from tasks.settings import get_settings
+
+    monkeypatch.setenv("INVOICES_IMAP__ACCOUNTS", json.dumps(accounts))
+    for key, value in imap.items():
+        monkeypatch.setenv(f"INVOICES_IMAP__{key.upper()}", str(value))
+    get_settings.cache_clear()
+    return get_settings()
+
+
+def folder_uids(server: DovecotServer, user: str, folder: str) -> list[int]:
+    with server.mailbox(user, folder=None) as box:  # type: ignore[arg-type]
+        if not box.folder.exists(folder):
+            return []
+        box.folder.set(folder)
+        return [int(uid) for uid in box.uids()]
