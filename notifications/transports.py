@@ -135,15 +135,13 @@ def _reply(code: int, text: bytes | str) -> str:
 
 
 def _login(connection: smtplib.SMTP, user: str, password: str) -> None:
-    """smtplib's login, except that non-ASCII credentials go as UTF-8 AUTH PLAIN (RFC 4616)."""
-    if user.isascii() and password.isascii():
+    """AUTH PLAIN in UTF-8 (RFC 4616) when offered, a single clear answer; else smtplib's login."""
+    if "plain" not in (connection.esmtp_features.get("auth") or "").lower().split():
         connection.login(user, password)
         return
-    if "plain" not in (connection.esmtp_features.get("auth") or "").lower().split():
-        raise PermanentDeliveryError("the SMTP password or user is not ASCII and the server does not offer AUTH PLAIN")
     token = base64.b64encode(b"\0" + user.encode() + b"\0" + password.encode()).decode("ascii")
     code, text = connection.docmd("AUTH", "PLAIN " + token)
-    if code not in (235, 503):
+    if code not in (235, 503):  # 503: already authenticated
         raise smtplib.SMTPAuthenticationError(code, text)
 
 

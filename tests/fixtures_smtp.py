@@ -74,7 +74,7 @@ class RecordingHandler:
 
 def _authenticator(server, session, envelope, mechanism, auth_data):  # type: ignore[no-untyped-def]
     ok = isinstance(auth_data, LoginPassword) and auth_data.login == USER.encode() and auth_data.password == PASSWORD.encode()
-    return AuthResult(success=ok)
+    return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535 on failure
 
 
 class SmtpServer:
@@ -99,9 +99,12 @@ class SmtpServer:
 
     def start(self) -> None:
         self.controller.start()
+        self.running = True
 
     def stop(self) -> None:
-        self.controller.stop()
+        if getattr(self, "running", False):
+            self.controller.stop()
+            self.running = False
 
     def env(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """Point the settings at this server (fast retries) and clear the cached settings."""
