@@ -251,3 +251,40 @@ def _fill(settings: Settings, backup_dir: Path, backup_id: str, kind: str, paren
     logger.info("backup %s created: %d files (%d new), %.1f MB", backup_id, outcome.file_count,
                 outcome.new_file_count, outcome.size_bytes / 1e6)
     return outcome
+
+
+def list_backups(settings: Settings) -> list[dict[str, Any]]:
+    """Every backup, newest first: the rows of the backups table, plus folders the table does not
+    know (after the database was lost, the folders still say what can be restored)."""
+    backup_dir = Path(settings.backup.backup_dir or settings.data_dir / "backups")
+    found: dict[str, dict[str, Any]] = {}
+    try:
+        with session_scope(_engine(settings)) as session:
+            for row in session.scalars(select(Backup)):
+                found[row.id] = {
+                    "id": row.id, "created_at": row.created_at.isoformat(), "status": row.status,
+                    "size_bytes": row.size_bytes, "files": row.file_count, "new_files": row.new_file_count,
+                    "invoices": row.invoice_count, "parent": row.parent_id,
+                    "verified_at": row.verified_at.isoformat() if row.verified_at else None, "error": row.error,
+                }
+    except SQLAlchemyError as err:
+        logger.warning("backups table not readable (%s); listing the backup folders only", err)
+    if backup_dir.is_dir():
+        for folder in sorted(backup_dir.iterdir()):
+            if folder.name in found or not folder.is_dir() or not bf._ID.match(folder.name):
+                continue
+            try:
+                manifest = bf.read_manifest(backup_dir, folder.name)
+            except BackupError as err:
+                found[folder.name] = {"id": folder.name, "status": "unreadable", "error": str(err)}
+                continue
+            verification = bf.read_verification(folder) or {}
+            found[folder.name] = {
+                "id": folder.name, "created_at": manifest.get("created_at"),
+                "status": f"{verification.get('status', 'created')} (folder only)",
+                "size_bytes": bf.folder_size(folder), "files": manifest.get("documents", {}).get("count"),
+                "new_files": manifest.get("documents", {}).get("new_count"),
+                "invoices": manifest.get("source", {}).get("tables", {}).get("invoices", {}).get("rows"),
+                "parent": manifest.get("parent_id"), "verified_at": None, "error": None,
+            }
+    return sorted(found.values(), key=lambda b: b["id"], reverse=True)

@@ -9,6 +9,7 @@ The password reaches the PostgreSQL tools through ``PGPASSWORD``, never their co
 
 from __future__ import annotations
 
+import functools
 import glob
 import hashlib
 import json
@@ -36,7 +37,7 @@ from tasks.settings import BackupSettings
 logger = logging.getLogger(__name__)
 
 DUMP_NAMES = {"postgresql": "database.dump", "sqlite": "database.sqlite3"}
-_VERSION = re.compile(r"\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?")
+_VERSION = re.compile(r"\(PostgreSQL\)\s+(\d+)((?:\.\d+)*)")
 Fingerprint = dict[str, dict[str, Any]]  # table -> {"rows": n, "sha256": hex}
 
 
@@ -183,13 +184,22 @@ class PgTool:
 
 def tool_version(path: str) -> tuple[int, str] | None:
     try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return _tool_version(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=32)
+def _tool_version(path: str, _mtime_ns: int, _size: int) -> tuple[int, str] | None:
+    try:
         out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30).stdout
     except (OSError, subprocess.SubprocessError):
         return None
     match = _VERSION.search(out)
     if not match:
         return None
-    return int(match.group(1)), ".".join(g for g in match.groups() if g)
+    return int(match.group(1)), match.group(1) + match.group(2)
 
 
 def find_pg_tool(configured: str, name: str, needed_major: int, setting: str) -> PgTool:
