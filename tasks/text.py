@@ -1,13 +1,22 @@
-"""Reading a document's text. This module holds the PDF text layer (pymupdf)."""
+"""Reading a document's text: the PDF text layer (pymupdf), OCR for pages without one and for
+images (tasks.ocr), as positioned lines that field extraction can look along and below.
+
+``read_document`` takes a stored file page by page: a mixed PDF gets its text layer where it
+has one and OCR for its scanned pages; images (PNG, JPEG, multi-page TIFF ...) are read frame
+by frame. Limits (pages, pixels, time) come from the OCR settings and every page that could
+not be read is reported, never silently dropped.
+"""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pymupdf
 
 from tasks.errors import UnreadableDocument
+from tasks.settings import OcrSettings
 
 logger = logging.getLogger(__name__)
 
@@ -59,3 +68,196 @@ def pdf_text_layer(data: bytes, name: str, max_pages: int | None = None) -> PdfT
         return result
     finally:
         document.close()
+
+
+# ---------------------------------------------------------------- positioned lines
+
+Word = tuple[str, float, float, float, float, float]  # text, x0, y0, x1, y1, confidence 0..1
+_BROKEN = ("\ufffd", "(cid:")
+
+
+@dataclass
+class Cell:
+    """Words of one line that belong together (a gap wider than a few spaces separates cells)."""
+
+    text: str
+    x0: float
+    x1: float
+    confidence: float = 1.0
+
+
+@dataclass
+class Line:
+    cells: list[Cell]
+    y0: float
+    y1: float
+    page: int  # 1-based
+
+    @property
+    def text(self) -> str:
+        return "   ".join(cell.text for cell in self.cells)
+
+    @property
+    def size(self) -> float:
+        return self.y1 - self.y0
+
+
+@dataclass
+class PageText:
+    number: int  # 1-based
+    source: str  # "text" or "ocr"
+    lines: list[Line] = field(default_factory=list)
+    width: float = 0.0
+    height: float = 0.0
+    confidence: float = 1.0
+    rotation: int = 0
+    error: str | None = None
+
+    @property
+    def text(self) -> str:
+        return "\n".join(line.text for line in self.lines)
+
+
+@dataclass
+class DocumentText:
+    name: str
+    kind: str
+    page_count: int = 0
+    pages: list[PageText] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # pages skipped or unreadable, limits hit
+
+    @property
+    def text(self) -> str:
+        return "\n\f\n".join(page.text for page in self.pages).strip()
+
+    @property
+    def lines(self) -> list[Line]:
+        return [line for page in self.pages for line in page.lines]
+
+    @property
+    def source(self) -> str | None:
+        sources = {page.source for page in self.pages if page.lines}
+        if not sources:
+            return None
+        return sources.pop() if len(sources) == 1 else "mixed"
+
+
+def build_lines(words: list[Word], page: int) -> list[Line]:
+    """Group words into lines (by vertical overlap) and lines into cells (by horizontal gaps)."""
+    rows: list[list[Word]] = []
+    for word in sorted(words, key=lambda w: (w[2] + w[4]) / 2):
+        centre, height = (word[2] + word[4]) / 2, word[4] - word[2]
+        if rows:
+            last = rows[-1]
+            top, bottom = min(w[2] for w in last), max(w[4] for w in last)
+            if top - height * 0.1 <= centre <= bottom + height * 0.1 and abs(centre - (top + bottom) / 2) < height * 0.6:
+                last.append(word)
+                continue
+        rows.append([word])
+    lines = []
+    for row in rows:
+        row.sort(key=lambda w: w[1])
+        heights = sorted(w[4] - w[2] for w in row)
+        height = heights[min(len(heights) - 1, int(len(heights) * 0.8))] or 1.0
+        cells: list[list[Word]] = [[row[0]]]
+        for word in row[1:]:
+            if word[1] - cells[-1][-1][3] > height * 1.1:
+                cells.append([word])
+            else:
+                cells[-1].append(word)
+        lines.append(
+            Line(
+                cells=[Cell(" ".join(w[0] for w in c), c[0][1], c[-1][3], sum(w[5] for w in c) / len(c)) for c in cells],
+                y0=min(w[2] for w in row),
+                y1=min(w[2] for w in row) + height,
+                page=page,
+            )
+        )
+    return lines
+
+
+def _text_page(page: pymupdf.Page, number: int) -> PageText | None:
+    """The page from its text layer, or None when it has no usable one (a scan)."""
+    words = [(w[4], w[0], w[1], w[2], w[3], 1.0) for w in page.get_text("words", sort=False) if w[4].strip()]
+    characters = sum(len(w[0]) for w in words)
+    broken = sum(w[0].count(marker) for w in words for marker in _BROKEN)
+    if characters < MIN_PAGE_CHARS or broken > characters * 0.2:
+        return None
+    return PageText(number, "text", build_lines(words, number), page.rect.width, page.rect.height)
+
+
+def _ocr_page(result, number: int) -> PageText:  # type: ignore[no-untyped-def]
+    if result.error:
+        return PageText(number, "ocr", error=result.error, confidence=0.0)
+    return PageText(number, "ocr", build_lines(result.words, number), result.width, result.height,
+                    result.confidence, result.rotation)
+
+
+def read_document(path: Path, kind: str, name: str, ocr: OcrSettings) -> DocumentText:
+    """The text of a PDF or image file, page by page (OCR where there is no text layer)."""
+    from tasks.ocr import OcrJob, read_pages, tesseract_available
+
+    result = DocumentText(name=name, kind=kind)
+    jobs: list[OcrJob] = []
+    if kind == "pdf":
+        document = open_pdf(path.read_bytes(), name)
+        try:
+            result.page_count = document.page_count
+            for index in range(min(ocr.max_pages, document.page_count)):
+                try:
+                    page = _text_page(document.load_page(index), index + 1)
+                except (RuntimeError, ValueError) as err:
+                    result.notes.append(f"page {index + 1} cannot be read ({err})")
+                    continue
+                if page is None:
+                    jobs.append(OcrJob(str(path), "pdf", index))
+                    result.pages.append(PageText(index + 1, "ocr"))
+                else:
+                    result.pages.append(page)
+        finally:
+            document.close()
+    elif kind == "image":
+        result.page_count = _frame_count(path, name, ocr.max_pixels)
+        jobs = [OcrJob(str(path), "image", index) for index in range(min(ocr.max_pages, result.page_count))]
+        result.pages = [PageText(job.index + 1, "ocr") for job in jobs]
+    else:
+        raise UnreadableDocument(f"{name}: a {kind} file has no pages to read")
+    if result.page_count > ocr.max_pages:
+        result.notes.append(f"only the first {ocr.max_pages} of {result.page_count} pages were read "
+                            "(INVOICES_OCR__MAX_PAGES)")
+    if jobs:
+        if not tesseract_available():
+            raise UnreadableDocument(f"{name}: {len(jobs)} page(s) need OCR but tesseract is not installed")
+        jobs = [OcrJob(job.path, job.kind, job.index, ocr.languages, ocr.dpi, ocr.max_pixels, ocr.page_timeout_seconds)
+                for job in jobs]
+        by_number = {page.number: position for position, page in enumerate(result.pages)}
+        for page in read_pages(jobs, ocr.workers, ocr.document_timeout_seconds):
+            read = _ocr_page(page, page.index + 1)
+            result.pages[by_number[read.number]] = read
+            if read.error:
+                result.notes.append(read.error)
+    return result
+
+
+def _frame_count(path: Path, name: str, max_pixels: int) -> int:
+    """Frames in an image file, after checking its size from the header (nothing is decoded)."""
+    import warnings
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                width, height = image.size
+                frames = int(getattr(image, "n_frames", 1))
+    except Image.DecompressionBombError as err:
+        raise UnreadableDocument(f"{name}: the image is too large to read ({err})") from err
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as err:
+        raise UnreadableDocument(f"{name}: not a readable image ({err})") from err
+    if width * height > max_pixels:
+        raise UnreadableDocument(
+            f"{name}: the image is {width} x {height} px ({width * height / 1e6:.0f} Mpx), over the limit of "
+            f"{max_pixels / 1e6:.0f} Mpx (INVOICES_OCR__MAX_PIXELS)"
+        )
+    return frames

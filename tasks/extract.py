@@ -1,0 +1,364 @@
+"""Template-free field extraction from a document's positioned lines.
+
+Each field is looked for next to its labels (tasks.labels) in English, German, French and
+Dutch: the value after the label in the same cell, in the next cell to the right, or in the
+line just below it (header rows). Amounts are read per summary line and the net / tax / total
+triple that adds up is preferred; dates are read in the order the document itself shows
+(an unambiguous 25/03 elsewhere on the page decides how 03/04 reads). Every value carries a
+confidence and its source ("text" for a text layer, "ocr" for a scan).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from tasks import labels
+from tasks.fields import (
+    currencies_in,
+    date_order_hint,
+    due_from_terms,
+    find_amounts,
+    find_dates,
+    fold,
+    parse_date,
+    payment_terms_days,
+    territory_currency,
+)
+from tasks.text import Cell, DocumentText, Line
+
+FIELDS = ("invoice_number", "issue_date", "due_date", "vendor", "vendor_vat_id", "iban", "currency", "net", "tax",
+          "total", "reference", "customer", "is_credit_note")
+_NUMBER_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-/._]*[A-Za-z0-9]|\d")
+_FILLER = {"no", "nr", "number", "nummer", "numero", "n°", "#", "num", "no.", "nr.", "de", "la", "id", ":", "of", "du"}
+
+
+@dataclass
+class FieldValue:
+    value: Any
+    confidence: float
+    source: str  # xml, template, text, ocr
+    note: str | None = None
+
+
+@dataclass
+class Found:
+    value: Any
+    score: float
+    line: Line
+    cell: Cell
+
+
+def _fold(text: str) -> str:
+    """``fold`` that keeps every character's position (so spans map back to the original)."""
+    return "".join((fold(ch) or ch.lower())[:1] for ch in text)
+
+
+class Reader:
+    """One document's lines plus what the whole document says about languages and date order."""
+
+    def __init__(self, document: DocumentText, options: dict[str, Any] | None = None) -> None:
+        self.options = options or {}
+        self.pages = {page.number: page for page in document.pages}
+        self.lines = [line for line in document.lines if line.cells]
+        self.folded = [[_fold(cell.text) for cell in line.cells] for line in self.lines]
+        self.text = "\n".join(line.text for line in self.lines)
+        all_folded = "\n".join(" ".join(cells) for cells in self.folded)
+        counts = {lang: len(pattern.findall(all_folded)) for lang, pattern in labels.LANGUAGE_WORDS.items()}
+        self.language = self.options.get("language") or max(counts, key=lambda k: counts[k])
+        self.currencies = currencies_in(self.text)
+        us = self.language == "en" and ("USD" in self.currencies[:3] or "$" in self.text)
+        self.date_order = (self.options.get("date_order") or date_order_hint(self.text)
+                           or ("MDY" if us else "DMY"))
+        self.folded_text = all_folded
+
+    def weight(self, found: Found) -> float:
+        """Scale a score by how sure OCR was of the words it came from."""
+        page = self.pages.get(found.line.page)
+        if page is None or page.source != "ocr":
+            return found.score
+        return found.score * (0.6 + 0.4 * found.cell.confidence)
+
+    def source(self, found: Found) -> str:
+        page = self.pages.get(found.line.page)
+        return page.source if page else "text"
+
+    def value(self, found: Found | None, note: str | None = None) -> FieldValue | None:
+        if found is None:
+            return None
+        return FieldValue(found.value, round(self.weight(found), 3), self.source(found), note)
+
+    # ------------------------------------------------------------ looking next to labels
+
+    def labelled(self, pattern: re.Pattern[str], parse: Callable[[str], Any], below: int = 2,
+                 skip: Callable[[str, re.Match[str]], bool] | None = None) -> Iterator[Found]:
+        for index, line in enumerate(self.lines):
+            for position, cell in enumerate(line.cells):
+                folded = self.folded[index][position]
+                for match in pattern.finditer(folded):
+                    if skip and skip(folded, match):
+                        continue
+                    found = self._after(index, position, match.end(), parse, below)
+                    if found is not None:
+                        yield found
+
+    def _after(self, index: int, position: int, end: int, parse: Callable[[str], Any], below: int) -> Found | None:
+        line = self.lines[index]
+        cell = line.cells[position]
+        rest = cell.text[end:].lstrip(" :#.-–\t")
+        if rest:
+            value = parse(rest)
+            return Found(value, 1.0, line, cell) if value is not None else None
+        if position + 1 < len(line.cells):
+            right = line.cells[position + 1]
+            value = parse(right.text)
+            if value is not None:
+                return Found(value, 0.95, line, right)
+        for lower in self.lines[index + 1 : index + 1 + below]:
+            if lower.page != line.page or lower.y0 - line.y1 > 3 * max(line.size, 1):
+                break
+            for other in lower.cells:
+                if other.x0 < cell.x1 + line.size and other.x1 > cell.x0 - line.size:
+                    value = parse(other.text)
+                    if value is not None:
+                        return Found(value, 0.85, lower, other)
+        return None
+
+    # ------------------------------------------------------------ value parsers
+
+    @staticmethod
+    def number(text: str) -> str | None:
+        for token in text.split()[:3]:
+            token = token.strip(":#,;()[]")
+            if fold(token) in _FILLER:
+                continue
+            match = _NUMBER_TOKEN.fullmatch(token.rstrip("."))
+            if match and any(ch.isdigit() for ch in token) and len(token) <= 40 and not find_dates(token):
+                return token.rstrip(".")
+            return None
+        return None
+
+    def date(self, text: str) -> date | None:
+        head = text[:40]
+        found = find_dates(head, self.date_order)
+        if found:
+            return found[0][0] if found[0][1] < 12 else None
+        if re.match(r"\s*\d", head):
+            return parse_date(head.split("   ")[0], self.date_order)
+        return None
+
+    @staticmethod
+    def words(text: str) -> str | None:
+        value = text.split("   ")[0].strip(" :,-")
+        if len(value) < 2 or not re.search(r"[^\W\d_]{2}", value) or labels.TITLE_WORDS.match(_fold(value)):
+            return None
+        return value[:200]
+
+
+def _number_field(reader: Reader) -> FieldValue | None:
+    found = list(reader.labelled(labels.INVOICE_NUMBER, reader.number))
+    if found:
+        counts = Counter(f.value for f in found)
+        best = max(found, key=lambda f: (counts[f.value], f.score))
+        best.score = min(1.0, best.score * (1.0 if counts[best.value] > 1 else 0.95))
+        return reader.value(best)
+    titled = [f for f in reader.labelled(labels.TITLE_NUMBER, reader.number, below=1)]
+    if titled:
+        titled[0].score = 0.7
+        return reader.value(titled[0])
+    return None
+
+
+def _date_fields(reader: Reader) -> dict[str, FieldValue]:
+    result: dict[str, FieldValue] = {}
+    issue = list(reader.labelled(labels.ISSUE_DATE, reader.date))
+    if not issue:
+        def not_other(folded: str, match: re.Match[str]) -> bool:
+            return bool(labels.NOT_ISSUE_DATE.search(folded[max(0, match.start() - 25) : match.start()]))
+
+        issue = [Found(f.value, 0.85, f.line, f.cell) for f in reader.labelled(labels.GENERIC_DATE, reader.date,
+                                                                              skip=not_other)]
+    due = list(reader.labelled(labels.DUE_DATE, reader.date))
+    if issue:
+        result["issue_date"] = reader.value(issue[0])  # type: ignore[assignment]
+    if due:
+        result["due_date"] = reader.value(due[0])  # type: ignore[assignment]
+    if "issue_date" not in result:
+        due_values = {f.value for f in due}
+        for index, line in enumerate(reader.lines[:60]):
+            if line.page != reader.lines[0].page:
+                break
+            folded = " ".join(reader.folded[index])
+            for value, start, _ in find_dates(line.text, reader.date_order):
+                if value not in due_values and not labels.NOT_ISSUE_DATE.search(folded[max(0, start - 30) : start]):
+                    result["issue_date"] = reader.value(Found(value, 0.6, line, line.cells[0]))  # type: ignore[assignment]
+                    break
+            if "issue_date" in result:
+                break
+    if "due_date" not in result and "issue_date" in result:
+        for index, line in enumerate(reader.lines):
+            folded = " ".join(reader.folded[index])
+            if labels.TERMS_CONTEXT.search(folded):
+                days = payment_terms_days(folded)
+                if days is not None:
+                    issue_value = result["issue_date"]
+                    due_value = due_from_terms(issue_value.value, days)
+                    found = Found(due_value, 0.85 * issue_value.confidence, line, line.cells[0])
+                    result["due_date"] = reader.value(found, note=f"payment terms: {days} days")  # type: ignore[assignment]
+                    break
+    return result
+
+
+def _amount_role(label: str) -> str | None:
+    if labels.TOTAL_STRONG.search(label):
+        return "total"
+    if labels.NET.search(label):
+        return "net"
+    if labels.TAX.search(label):
+        return "tax"
+    if labels.TOTAL.search(label):
+        return "total"
+    return None
+
+
+def _amount_lines(reader: Reader) -> dict[str, list[Found]]:
+    """Summary amounts. A line is read left to right as (label words, amount) pairs; a label
+    with no amount after it on its line takes the amount just below it (header rows)."""
+    roles: dict[str, list[Found]] = {"net": [], "tax": [], "total": []}
+    for index, line in enumerate(reader.lines):
+        label, label_cells = "", []
+        whole = " ".join(reader.folded[index])
+        if labels.NOT_AMOUNT.search(whole):
+            continue
+        for position, cell in enumerate(line.cells):
+            folded = reader.folded[index][position]
+            amounts = find_amounts(cell.text)
+            if amounts and find_dates(cell.text):
+                amounts = []
+            if not amounts:
+                label = f"{label} {folded}".strip()
+                label_cells.append(position)
+                continue
+            label = f"{label} {folded[: amounts[0][1]]}".strip()
+            role = _amount_role(label) if len(label) <= 70 else None
+            if role is not None:
+                roles[role].append(Found(amounts[-1][0], 1.0, line, cell))
+            elif label_cells and not label:
+                pass
+            label, label_cells = "", []
+        if labels.ITEM_HEADER.search(whole):
+            continue
+        for position in label_cells:  # labels left without an amount: look below them
+            folded = reader.folded[index][position]
+            role = _amount_role(folded) if len(folded) <= 40 else None
+            if role is None:
+                continue
+            below = reader._after(index, position, len(folded), _only_amount, 1)
+            if below is not None and below.line is not line:
+                roles[role].append(below)
+    return roles
+
+
+def _only_amount(text: str) -> Decimal | None:
+    found = find_amounts(text)
+    return found[-1][0] if len(found) == 1 and not find_dates(text) else None
+
+
+def _amount_fields(reader: Reader) -> dict[str, FieldValue]:
+    roles = _amount_lines(reader)
+    nets, taxes, totals = roles["net"], roles["tax"], roles["total"]
+    best: tuple[float, Found | None, list[Found], Found | None] | None = None
+    tax_options: list[list[Found]] = [[t] for t in taxes] + ([taxes] if len(taxes) > 1 else []) + [[]]
+    for total in totals or [None]:
+        for net in nets or [None]:
+            for tax in tax_options:
+                if total is None and net is None:
+                    continue
+                tax_sum = sum((t.value for t in tax), Decimal("0"))
+                consistent = (total is not None and net is not None and tax
+                              and abs(net.value + tax_sum - total.value) <= Decimal("0.01"))
+                score = 3.0 if consistent else 0.0
+                score += sum(1 for part in (total, net) if part) + (0.5 if tax else 0)
+                score += 0.1 * reader.lines.index(total.line) / max(len(reader.lines), 1) if total else 0
+                if best is None or score > best[0]:
+                    best = (score, total, tax, net)
+    result: dict[str, FieldValue] = {}
+    if best is None:
+        return result
+    score, total, tax, net = best
+    consistent = score >= 3.0
+    factor = 1.0 if consistent else 0.8
+    if total:
+        result["total"] = reader.value(Found(total.value, total.score * factor, total.line, total.cell))  # type: ignore[assignment]
+    if net:
+        result["net"] = reader.value(Found(net.value, net.score * factor, net.line, net.cell))  # type: ignore[assignment]
+    if tax:
+        first = tax[0]
+        value = sum((t.value for t in tax), Decimal("0"))
+        result["tax"] = reader.value(Found(value, first.score * factor, first.line, first.cell))  # type: ignore[assignment]
+    if "tax" not in result and net and total and total.value >= net.value:
+        result["tax"] = FieldValue(total.value - net.value, 0.7 * result["total"].confidence, result["total"].source,
+                                   "total - net")
+    if "net" not in result and tax and total:
+        result["net"] = FieldValue(total.value - result["tax"].value, 0.7 * result["total"].confidence,
+                                   result["total"].source, "total - tax")
+    if "total" not in result and net and "tax" in result:
+        result["total"] = FieldValue(net.value + result["tax"].value, 0.7 * result["net"].confidence,
+                                     result["net"].source, "net + tax")
+    return result
+
+
+def _currency(reader: Reader, amounts: dict[str, FieldValue], parties: dict[str, FieldValue]) -> FieldValue | None:
+    total = amounts.get("total")
+    if reader.currencies:
+        counts = Counter(reader.currencies)
+        code = counts.most_common(1)[0][0]
+        source = total.source if total else "text"
+        return FieldValue(code, 0.95 if len(counts) == 1 else 0.8, source)
+    for key in ("iban", "vendor_vat_id"):
+        if key in parties:
+            code = territory_currency(str(parties[key].value)[:2].replace("EL", "GR"))
+            if code:
+                return FieldValue(code, 0.6, parties[key].source, f"currency of the {key} country")
+    return None
+
+
+def _credit_note(reader: Reader, amounts: dict[str, FieldValue]) -> FieldValue:
+    for index, line in enumerate(reader.lines[:25]):
+        for folded in reader.folded[index]:
+            if labels.CREDIT_NOTE.search(folded) and len(folded) < 60:
+                return FieldValue(True, 0.9, reader.source(Found(True, 1, line, line.cells[0])))
+    total = amounts.get("total")
+    if total is not None and total.value < 0:
+        return FieldValue(True, 0.8, total.source, "negative total")
+    return FieldValue(False, 0.9, "text")
+
+
+def extract_fields(document: DocumentText, options: dict[str, Any] | None = None) -> tuple[dict[str, FieldValue], Reader]:
+    """Every field found in ``document`` (absent keys: not found), and the reader that found them."""
+    from tasks.parties import party_fields
+
+    reader = Reader(document, options)
+    fields: dict[str, FieldValue] = {}
+    number = _number_field(reader)
+    if number:
+        fields["invoice_number"] = number
+    fields.update(_date_fields(reader))
+    amounts = _amount_fields(reader)
+    fields.update(amounts)
+    parties = party_fields(reader)
+    fields.update(parties)
+    currency = _currency(reader, amounts, parties)
+    if currency:
+        fields["currency"] = currency
+    references = [f for f in reader.labelled(labels.REFERENCE, reader.number, below=1)
+                  if "invoice_number" not in fields or f.value != fields["invoice_number"].value]
+    if references:
+        fields["reference"] = reader.value(references[0])  # type: ignore[assignment]
+    fields["is_credit_note"] = _credit_note(reader, amounts)
+    return fields, reader

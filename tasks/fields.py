@@ -1,0 +1,353 @@
+"""Parsing the values printed on invoices: amounts, dates, currencies, VAT ids, IBANs and
+payment terms, in the formats used in English, German, French and Dutch documents.
+
+Month names and currency symbols come from CLDR (babel), VAT ids are checked with
+python-stdnum, IBANs with schwifty; unusual written dates fall back to dateparser.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+
+LANGUAGES = ("en", "de", "fr", "nl")
+
+
+def fold(text: str) -> str:
+    """Lowercase without accents ("Fällig" -> "fallig"), for matching labels and month names."""
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").casefold()
+
+
+# ---------------------------------------------------------------- amounts
+
+_SPACES = "\u00a0\u202f\u2009 "
+# A number as printed: 1,234.56  1.234,56  1'234.56  1 234,56  1234  -12.00  (12.00)  12,00-
+AMOUNT_PATTERN = (
+    r"(?<![\w.,'/])"
+    r"(?P<sign>[-\u2212(]\s?)?"
+    r"(?P<number>\d{1,3}(?:[.,'\u2019\u00a0\u202f\u2009 ]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?)"
+    r"(?P<trail>-(?!\d)|\))?"
+    r"(?![\w/]|[.,]\d|\s?%)"
+)
+AMOUNT_RE = re.compile(AMOUNT_PATTERN)
+
+
+def parse_amount(text: str) -> Decimal | None:
+    """The amount in ``text`` as a Decimal, whatever the grouping and decimal separators.
+
+    >>> [str(parse_amount(s)) for s in ("1,234.56", "1.234,56", "1'234.56", "1 234,56", "-12,5", "(7.00)")]
+    ['1234.56', '1234.56', '1234.56', '1234.56', '-12.5', '-7.00']
+    """
+    match = AMOUNT_RE.search(text.replace("\u2212", "-"))
+    if match is None:
+        return None
+    return _number(match.group("number"), bool(match.group("sign") or match.group("trail")))
+
+
+def _number(raw: str, negative: bool = False) -> Decimal | None:
+    digits = raw.replace("'", "").replace("\u2019", "")
+    for space in _SPACES:
+        digits = digits.replace(space, "")
+    last_dot, last_comma = digits.rfind("."), digits.rfind(",")
+    decimal_at = max(last_dot, last_comma)
+    if decimal_at >= 0:
+        separator = digits[decimal_at]
+        fraction = digits[decimal_at + 1 :]
+        # One separator followed by exactly three digits is a thousands separator (1.234 / 1,234).
+        if digits.count(separator) > 1 or (len(fraction) == 3 and min(last_dot, last_comma) < 0):
+            decimal_at = -1
+    if decimal_at >= 0:
+        whole = digits[:decimal_at].replace(".", "").replace(",", "")
+        digits = f"{whole}.{digits[decimal_at + 1:]}"
+    else:
+        digits = digits.replace(".", "").replace(",", "")
+    try:
+        value = Decimal(digits)
+    except InvalidOperation:
+        return None
+    return -value if negative else value
+
+
+def find_amounts(text: str) -> list[tuple[Decimal, int, int]]:
+    """Every amount in ``text`` with its span; percentages, dates and long ids are left out."""
+    found = []
+    for match in AMOUNT_RE.finditer(text.replace("\u2212", "-")):
+        number = match.group("number")
+        if len(re.sub(r"\D", "", number)) > 13:
+            continue
+        value = _number(number, bool(match.group("sign") or match.group("trail")))
+        if value is not None:
+            found.append((value, match.start(), match.end()))
+    return found
+
+
+# ---------------------------------------------------------------- currencies
+
+
+@lru_cache(maxsize=1)
+def _currency_tables() -> tuple[frozenset[str], dict[str, str]]:
+    from babel.numbers import get_currency_symbol, list_currencies
+
+    codes = frozenset(code for code in list_currencies() if len(code) == 3 and code.isalpha())
+    symbols: dict[str, str] = {}
+    # The first locale to claim a symbol wins: "$" is USD, "kr" is SEK unless the text says otherwise.
+    for locale in ("en_US", "en_GB", "de_DE", "fr_FR", "nl_NL", "de_CH", "ja_JP", "en_IN", "sv_SE", "pl_PL",
+                   "en_CA", "en_AU", "da_DK", "nb_NO", "cs_CZ", "hu_HU", "tr_TR", "ru_RU", "zh_CN", "ko_KR"):
+        for code in ("USD", "EUR", "GBP", "CHF", "JPY", "INR", "SEK", "PLN", "CAD", "AUD", "DKK", "NOK",
+                     "CZK", "HUF", "TRY", "RUB", "CNY", "KRW", "ILS", "BRL"):
+            symbol = get_currency_symbol(code, locale)
+            if symbol != code:
+                symbols.setdefault(symbol, code)
+    symbols.update({"€": "EUR", "£": "GBP", "¥": "JPY", "Fr.": "CHF", "SFr.": "CHF", "US$": "USD", "C$": "CAD",
+                    "A$": "AUD"})
+    return codes, symbols
+
+
+_CODE_RE = re.compile(r"(?<![A-Za-z])([A-Z]{3})(?![A-Za-z])")
+_COMMON_CODES = ("EUR", "USD", "GBP", "CHF", "SEK", "DKK", "NOK", "PLN", "CZK", "CAD", "AUD", "JPY")
+# Three-letter words that are ISO codes but appear on invoices as something else.
+_NOT_CURRENCIES = frozenset({"ALL", "TOP", "MOP", "BOB", "CUP", "PEN", "MAD", "ANG", "BAM", "DOP", "GEL", "SOS"})
+
+
+def currencies_in(text: str) -> list[str]:
+    """ISO 4217 codes in ``text``, from codes and from symbols (€, £, $, Fr. ...), in order."""
+    codes, symbols = _currency_tables()
+    found: list[tuple[int, str]] = []
+    for match in _CODE_RE.finditer(text):
+        code = match.group(1)
+        if code in codes and (code not in _NOT_CURRENCIES):
+            found.append((match.start(), code))
+    for symbol, code in symbols.items():
+        if len(symbol) == 1 or not symbol.isalpha():
+            start = text.find(symbol)
+            while start >= 0:
+                if not (symbol == "$" and start > 0 and text[start - 1].isalpha()):
+                    found.append((start, code))
+                start = text.find(symbol, start + len(symbol))
+    return [code for _, code in sorted(found)]
+
+
+def territory_currency(country: str) -> str | None:
+    """The currency in use in a country (ISO 3166 alpha-2), from CLDR."""
+    from babel.numbers import get_territory_currencies
+
+    try:
+        current = get_territory_currencies(country.upper(), date.today())
+    except Exception:  # unknown territory
+        return None
+    return current[0] if current else None
+
+
+# ---------------------------------------------------------------- dates
+
+
+@lru_cache(maxsize=1)
+def _month_names() -> dict[str, int]:
+    from babel import Locale
+
+    names: dict[str, int] = {}
+    for language in LANGUAGES:
+        locale = Locale.parse(language)
+        for context in ("format", "stand-alone"):
+            for width in ("wide", "abbreviated"):
+                for number, name in locale.months[context][width].items():
+                    key = fold(name).rstrip(".")
+                    if len(key) >= 3:
+                        names.setdefault(key, number)
+    names.update({"sept": 9, "mrz": 3, "marz": 3, "maerz": 3, "juil": 7, "janv": 1, "fevr": 2, "avr": 4})
+    return names
+
+
+@lru_cache(maxsize=1)
+def _written_res() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    alternatives = "|".join(sorted((re.escape(n) for n in _month_names()), key=len, reverse=True))
+    day_first = re.compile(rf"\b(\d{{1,2}})(?:er|st|nd|rd|th)?\.?\s*(?:de\s+)?({alternatives})\.?,?\s*(\d{{4}})\b")
+    month_first = re.compile(rf"\b({alternatives})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b")
+    return day_first, month_first
+
+
+NUMERIC_DATE_RE = re.compile(r"(?<![\d.,/-])(\d{1,2})\s?([./-])\s?(\d{1,2})\2\s?(\d{4}|\d{2})(?!\d|[.,]\d)")
+ISO_DATE_RE = re.compile(r"(?<![\d.])(\d{4})-(\d{2})-(\d{2})(?!\d)")
+COMPACT_DATE_RE = re.compile(r"(?<!\d)(20\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(?!\d)")
+
+
+def _year(raw: str) -> int:
+    year = int(raw)
+    return year + 2000 if year < 100 else year
+
+
+def _make(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def date_order_hint(text: str) -> str | None:
+    """"DMY" or "MDY" when some numeric date in ``text`` can only be read one way, else None."""
+    dmy = mdy = 0
+    for match in NUMERIC_DATE_RE.finditer(text):
+        first, second = int(match.group(1)), int(match.group(3))
+        if first > 12 >= second:
+            dmy += 1
+        elif second > 12 >= first:
+            mdy += 1
+    if dmy == mdy:
+        return None
+    return "DMY" if dmy > mdy else "MDY"
+
+
+def find_dates(text: str, order: str = "DMY") -> list[tuple[date, int, int]]:
+    """Every date in ``text`` with its span: numeric (``order`` decides 03/04), ISO and written."""
+    found: list[tuple[date, int, int]] = []
+    folded = fold(text) if not text.isascii() else text.lower()
+    day_first, month_first = _written_res()
+    months = _month_names()
+    if len(folded) == len(text):
+        for match in day_first.finditer(folded):
+            value = _make(int(match.group(3)), months[match.group(2)], int(match.group(1)))
+            if value:
+                found.append((value, match.start(), match.end()))
+        for match in month_first.finditer(folded):
+            value = _make(int(match.group(3)), months[match.group(1)], int(match.group(2)))
+            if value:
+                found.append((value, match.start(), match.end()))
+    for match in ISO_DATE_RE.finditer(text):
+        value = _make(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+        if value:
+            found.append((value, match.start(), match.end()))
+    for match in NUMERIC_DATE_RE.finditer(text):
+        first, separator, second, year = int(match.group(1)), match.group(2), int(match.group(3)), _year(match.group(4))
+        if separator == "." or first > 12:
+            value = _make(year, second, first)
+        elif second > 12 or order == "MDY":
+            value = _make(year, first, second)
+        else:
+            value = _make(year, second, first)
+        if value:
+            found.append((value, match.start(), match.end()))
+    for match in COMPACT_DATE_RE.finditer(text):
+        value = _make(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+        if value and not any(s <= match.start() < e for _, s, e in found):
+            found.append((value, match.start(), match.end()))
+    found.sort(key=lambda item: item[1])
+    return [item for index, item in enumerate(found) if index == 0 or item[1] >= found[index - 1][2]]
+
+
+def parse_date(text: str, order: str = "DMY", languages: tuple[str, ...] = LANGUAGES) -> date | None:
+    """The first date in ``text``; unusual spellings are given to dateparser."""
+    found = find_dates(text, order)
+    if found:
+        return found[0][0]
+    if not re.search(r"\d", text) or len(text) > 40:
+        return None
+    import dateparser
+
+    parsed = dateparser.parse(
+        text,
+        languages=list(languages),
+        settings={"DATE_ORDER": order, "STRICT_PARSING": True, "REQUIRE_PARTS": ["day", "month", "year"]},
+    )
+    return parsed.date() if parsed else None
+
+
+# ---------------------------------------------------------------- payment terms
+
+_TERMS_RES = (
+    re.compile(r"\bnet(?:to)?\s*(\d{1,3})\b(?!\s*[.,]\d)", re.I),
+    re.compile(r"(\d{1,3})\s*(?:days?|tage?n?|jours?|dagen|dgn)\b", re.I),
+)
+_IMMEDIATE_RE = re.compile(
+    r"due (?:up)?on receipt|payable immediately|sofort (?:zahlbar|fällig)|zahlbar sofort|"
+    r"à réception|dès réception|onmiddellijk|direct te betalen", re.I
+)
+
+
+def payment_terms_days(text: str) -> int | None:
+    """The payment term in days stated in ``text`` ("Net 30", "30 Tage netto", "sous 30 jours" ...)."""
+    if _IMMEDIATE_RE.search(text):
+        return 0
+    for pattern in _TERMS_RES:
+        match = pattern.search(text)
+        if match:
+            days = int(match.group(1))
+            if 0 <= days <= 180:
+                return days
+    return None
+
+
+def due_from_terms(issue: date | None, days: int | None) -> date | None:
+    if issue is None or days is None:
+        return None
+    return issue + timedelta(days=days)
+
+
+# ---------------------------------------------------------------- VAT ids and IBANs
+
+_VAT_RE = re.compile(
+    r"\b(ATU|BE|BG|CY|CZ|DE|DK|EE|EL|GR|ES|FI|FR|GB|XI|HR|HU|IE|IT|LT|LU|LV|MT|NL|PL|PT|RO|SE|SI|SK|CHE)"
+    r"[\s.-]?([0-9A-Z](?:[0-9A-Z]|(?<=\d)[\s.-](?=\d)){6,16})"
+)
+
+
+def normalise_vat(candidate: str) -> str | None:
+    """A valid VAT id in compact form (``DE136695976``), or None."""
+    from stdnum.ch import vat as ch_vat
+    from stdnum.eu import vat as eu_vat
+    from stdnum.gb import vat as gb_vat
+
+    text = candidate.upper().replace("MWST", "").replace("TVA", "").replace("IVA", "").strip()
+    if text.startswith("CHE"):
+        return ch_vat.compact(text) if ch_vat.is_valid(text) else None
+    if text.startswith(("GB", "XI")) and gb_vat.is_valid(text[2:]):
+        return text[:2] + gb_vat.compact(text[2:])
+    if eu_vat.is_valid(text):
+        return eu_vat.compact(text)
+    return None
+
+
+def find_vat_ids(text: str) -> list[tuple[str, int, bool]]:
+    """VAT-id-shaped strings: (compact id, position, valid checksum)."""
+    found = []
+    for match in _VAT_RE.finditer(text.upper()):
+        raw = re.sub(r"[\s.-]", "", match.group(0))
+        # A longer match may have swallowed the next word; try shrinking it.
+        for end in range(len(raw), 7, -1):
+            valid = normalise_vat(raw[:end])
+            if valid:
+                found.append((valid, match.start(), True))
+                break
+        else:
+            if re.fullmatch(r"[A-Z]{2,3}\d{8,12}", raw):
+                found.append((raw, match.start(), False))
+    return found
+
+
+_IBAN_RE = re.compile(r"\b([A-Z]{2}\s?\d{2}(?:\s?[A-Z0-9]){10,30})")
+
+
+def normalise_iban(candidate: str) -> str | None:
+    """A valid IBAN in electronic form (no spaces), or None."""
+    from schwifty import IBAN
+    from schwifty.exceptions import SchwiftyException
+
+    try:
+        return IBAN(candidate).compact
+    except (SchwiftyException, ValueError):
+        return None
+
+
+def find_ibans(text: str) -> list[tuple[str, int]]:
+    """Valid IBANs in ``text`` (the checksum decides where an IBAN ends)."""
+    found = []
+    for match in _IBAN_RE.finditer(text.upper()):
+        compact = re.sub(r"\s", "", match.group(1))
+        for end in range(min(len(compact), 34), 14, -1):
+            iban = normalise_iban(compact[:end])
+            if iban:
+                found.append((iban, match.start()))
+                break
+    return found

@@ -1,0 +1,125 @@
+"""The words invoices use for their fields, in English, German, French and Dutch.
+
+Patterns are matched against text folded to lowercase without accents (``tasks.fields.fold``),
+so "Fälligkeitsdatum", "FALLIGKEITSDATUM" and "Échéance" / "echeance" read alike. A label may be
+followed by ":" "#" "." or "No"; the value is what comes after it on the line or just below it.
+"""
+
+from __future__ import annotations
+
+import re
+
+_NO = r"(?:(?:number|numero|nummer|num|no|nr|id)\b|n°|nº|n\.|#)\.?"
+
+
+def _any(*patterns: str) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{p})" for p in patterns))
+
+
+INVOICE_NUMBER = _any(
+    rf"\b(?:tax\s*)?invoice\s*{_NO}", rf"\binv\.?\s*{_NO}", rf"\bbill\s*{_NO}",
+    rf"\bcredit\s*(?:note|memo)\s*{_NO}", rf"\bdocument\s*{_NO}",
+    rf"\brechnungs?\s*-?\s*{_NO}", r"\bre\.?\s*-\s*nr\b\.?", rf"\bbeleg\s*-?\s*{_NO}", rf"\bgutschrifts?\s*-?\s*{_NO}",
+    r"\b(?:numero|n°|no|num\.?)\s*(?:de\s*(?:la\s*)?)?(?:facture|l'?avoir|avoir)\b", rf"\bfacture\s*{_NO}",
+    rf"\bavoir\s*{_NO}",
+    rf"\bfactuur\s*-?\s*{_NO}", r"\bfactuurnr\b\.?", rf"\bcreditnota\s*-?\s*{_NO}",
+)
+# A document title followed by its number ("INVOICE INV-0042", "Rechnung 2024-17"): weaker.
+TITLE_NUMBER = re.compile(r"^\s*(?:tax\s*)?(?:invoice|rechnung|gutschrift|facture|avoir|factuur|creditnota)\b\s*[:#]?")
+
+ISSUE_DATE = _any(
+    r"\binvoice\s*date\b", r"\bdate\s*of\s*(?:issue|invoice)\b", r"\bissue\s*date\b", r"\bdate\s*issued\b",
+    r"\bbilling\s*date\b", r"\brechnungsdatum\b", r"\bbelegdatum\b", r"\bausstellungsdatum\b",
+    r"\bdate\s*(?:de\s*(?:la\s*)?)?factur(?:e|ation)\b", r"\bdate\s*d'?\s*emission\b", r"\bfactuurdatum\b",
+    r"\bdatum\s*factuur\b",
+)
+GENERIC_DATE = re.compile(r"\b(?:date|datum|dated|le)\b")
+NOT_ISSUE_DATE = re.compile(
+    r"due|delivery|deliver|ship|order|period|service|valid|payment|paid|print|"
+    r"fallig|liefer|leistung|bestell|zahl|auftrag|"
+    r"echeance|livraison|commande|paiement|prestation|"
+    r"verval|lever|bestel|betaal|betaling|uiterste"
+)
+DUE_DATE = _any(
+    r"\bdue\s*(?:date|on|by)?\b", r"\bpayment\s*due(?:\s*date)?\b", r"\bdate\s*due\b", r"\bpay(?:able)?\s*(?:by|before)\b",
+    r"\bfallig(?:keitsdatum|keit|\s*am|\s*bis|\s*zum)?\b", r"\bzahlbar\s*bis(?:\s*zum)?\b", r"\bzahlungsziel\b",
+    r"\bdate\s*d'?\s*echeance\b", r"\bechean(?:ce|t)\b", r"\ba\s*payer\s*avant(?:\s*le)?\b", r"\bdate\s*limite(?:\s*de\s*(?:paiement|reglement))?\b",
+    r"\bpayable\s*(?:avant|jusqu'?au|le)\b",
+    r"\bvervaldatum\b", r"\bvervaldag\b", r"\bte\s*betalen\s*(?:voor|uiterlijk|op)\b", r"\buiterste\s*betaaldatum\b",
+    r"\bbetalen\s*voor\b",
+)
+TERMS_CONTEXT = re.compile(
+    r"terms|payable|payment|net\s*\d|within|"
+    r"zahlbar|zahlung|zahlungsziel|innerhalb|netto|"
+    r"paiement|reglement|payable|sous|a\s*\d+\s*jours|"
+    r"betaling|betalen|binnen|betaaltermijn"
+)
+REFERENCE = _any(
+    rf"\b(?:purchase\s*order|p\.?\s?o\.?)\s*(?:{_NO})?", rf"\border\s*{_NO}", r"\byour\s*(?:ref(?:erence)?|order)\b\.?",
+    r"\bcustomer\s*ref(?:erence)?\b", rf"\bbestell\s*-?\s*{_NO}", r"\bbestellung\b", r"\bihre?\s*(?:bestellung|referenz|zeichen|bestellnummer)\b",
+    rf"\bauftrags?\s*-?\s*{_NO}", r"\bbon\s*de\s*commande\b", rf"\b(?:{_NO})\s*(?:de\s*)?commande\b", rf"\bcommande\s*{_NO}",
+    r"\bvotre\s*(?:reference|commande)\b", rf"\binkoop\s*order\s*(?:{_NO})?", rf"\bbestel\s*{_NO}", r"\bbestelnummer\b",
+    r"\buw\s*(?:referentie|kenmerk|ordernummer|order)\b", r"\bordernummer\b", r"\breferen(?:ce|z|tie)\b", r"\bkenmerk\b",
+)
+WEAK_REFERENCE = re.compile(r"^(?:referen(?:ce|z|tie)|kenmerk)$")
+CUSTOMER = _any(
+    r"\bbill(?:ed)?\s*to\b", r"\binvoice\s*to\b", r"\bsold\s*to\b", r"\bcustomer(?:\s*name)?\b(?!\s*(?:no|nr|number|id|ref|vat))",
+    r"\bclient\b(?!\s*(?:no|nr|n°|number|id|ref))", r"\brechnungsempfanger\b", r"\brechnungsadresse\b", r"\bkunde\b(?!n)", r"\bempfanger\b",
+    r"\bfacture\s*a\b", r"\badresse\s*de\s*facturation\b", r"\bfactuur\s*aan\b", r"\bgefactureerd\s*aan\b", r"\bklant\b(?!nummer)",
+)
+VENDOR = _any(
+    r"^from\b", r"\bseller\b", r"\bsupplier\b(?!\s*(?:no|nr|number|id))", r"\bvendor\b(?!\s*(?:no|nr|number|id))",
+    r"\bissued\s*by\b", r"\blieferant\b(?!en)", r"\bverkaufer\b", r"\brechnungssteller\b", r"\bfournisseur\b", r"\bvendeur\b",
+    r"\bemetteur\b", r"\bleverancier\b", r"\bverkoper\b",
+)
+CUSTOMER_CONTEXT = re.compile(r"customer|client|buyer|your|kunde|ihre|kaufer|votre|acheteur|uw\b|klant|afnemer|koper")
+
+# Amount labels, tried in this order: a "total incl. VAT" is a total, a "total excl. VAT" is a net.
+TOTAL_STRONG = _any(
+    r"\bincl(?:uding|\.|usive)?\b", r"\binkl\b\.?", r"\bttc\b", r"\bbrutto", r"\bgross\b", r"\bnet\s*a\s*payer\b",
+    r"\b(?:amount|balance|total)\s*(?:due|payable|to\s*pay)\b", r"\bgrand\s*total\b", r"\binvoice\s*(?:total|amount)\b",
+    r"\bzu\s*zahlen\b", r"\b(?:rechnungs|end|gesamt|zahl)betrag\b", r"\bgesamtsumme\b", r"\ba\s*payer\b",
+    r"\bmontant\s*(?:total|du)\b", r"\btotaal\s*(?:bedrag|te\s*betalen)\b", r"\bte\s*betalen\b", r"\btotaalbedrag\b",
+)
+NET = _any(
+    r"\bsub\s*-?\s*total\b", r"\bnet(?:t)?\s*(?:amount|total|value|price)?\b", r"\btotal\s*net\b", r"\bexcl(?:uding|usive)?\b",
+    r"\bbefore\s*tax\b", r"\bw/?o\s*(?:vat|tax)\b", r"\bwithout\s*(?:vat|tax)\b", r"\bzwischensumme\b", r"\bnetto",
+    r"\bexkl\b", r"\bohne\s*(?:mwst|ust)\b", r"\bwarenwert\b", r"\bh\.?\s?t\.?(?![a-z])", r"\bhors\s*tax", r"\bsous\s*-?\s*total\b",
+    r"\bsubtotaal\b", r"\bbase\s*(?:imposable|ht)\b",
+)
+TAX = re.compile(
+    r"\b(?:vat|tax|sales\s*tax|gst|hst|mwst|ust|umsatzsteuer|mehrwertsteuer|steuer|tva|t\.v\.a|btw|iva)\b"
+    r"(?!\s*[-.]?\s*(?:id|no|nr|number|reg|nummer|identification|registration|ident|n°|intracom|num)\b)"
+)
+ITEM_HEADER = re.compile(
+    r"\b(?:qty|quantity|description|unit|price|rate|hours|menge|anzahl|bezeichnung|beschreibung|einzelpreis|"
+    r"artikel|pos|designation|quantite|qte|prix|libelle|omschrijving|aantal|prijs|stuks)\b"
+)
+NOT_AMOUNT = re.compile(r"\b(?:iban|bic|swift|account|konto|compte|rekening|tel|phone|fax|telefon|intracom\w*|siret|siren|"
+                        r"kvk|hrb|registre|handelsregister|amtsgericht)\b")
+TOTAL = _any(r"\btotal\b", r"\bgesamt\b", r"\bsumme\b", r"\btotaal\b", r"\bmontant\b", r"\bamount\b", r"\bbetrag\b")
+
+CREDIT_NOTE = re.compile(
+    r"\bcredit\s*(?:note|memo)\b|\bgutschrift\b|\brechnungskorrektur\b|\bstornorechnung\b|\bavoir\b|"
+    r"\bnote\s*de\s*credit\b|\bfacture\s*d'?avoir\b|\bcreditnota\b|\bcreditfactuur\b"
+)
+INVOICE_WORDS = re.compile(r"\b(?:invoice|rechnung|facture|factuur|credit\s*note|gutschrift|avoir|creditnota|bill)\b")
+
+LANGUAGE_WORDS = {
+    "en": re.compile(r"\b(?:invoice|total|amount|due|date|vat|tax|payment|bill|subtotal|terms|thank)\b"),
+    "de": re.compile(r"\b(?:rechnung|datum|betrag|mwst|ust|summe|zahlbar|netto|brutto|gesamt|bitte|steuer)\b"),
+    "fr": re.compile(r"\b(?:facture|montant|tva|echeance|total|ttc|ht|paiement|reglement|date|le|du|de)\b"),
+    "nl": re.compile(r"\b(?:factuur|bedrag|btw|datum|totaal|vervaldatum|betaling|betalen|de|het|van)\b"),
+}
+
+# Legal forms that mark a company name. Short, ambiguous ones must be written in capitals.
+LEGAL_FORM = re.compile(
+    r"(?:\b(?:GmbH(?:\s*&\s*Co\.?\s*KG)?|mbH|AG|KG|OHG|UG(?:\s*\(haftungsbeschränkt\))?|e\.\s?K\.|e\.\s?V\.|KGaA|GbR|"
+    r"Ltd|LTD|Limited|LIMITED|LLC|L\.L\.C\.|Inc|INC|Corp|Corporation|plc|PLC|LLP|LP|"
+    r"SARL|S\.A\.R\.L\.|SàRL|S\.à\s?r\.l\.|SAS|SASU|S\.A\.S\.|SA|S\.A\.|EURL|SCI|SNC|"
+    r"B\.V\.|BV|N\.V\.|NV|VOF|V\.O\.F\.|BVBA|SRL|S\.r\.l\.|SpA|S\.p\.A\.|A/S|ApS|AB|Oy|Co\.(?:,?\s*Ltd)?)(?:\.|\b)(?![\w-]))"
+)
+TITLE_WORDS = re.compile(
+    r"^(?:tax\s*)?(?:invoice|rechnung|facture|factuur|credit\s*note|gutschrift|avoir|creditnota|page|seite|blatt|"
+    r"date|datum|original|copy|kopie|duplicate|bill\s*to|ship\s*to|description|quantity)\b"
+)

@@ -1,0 +1,234 @@
+"""Reading scanned pages and images with tesseract (through pytesseract).
+
+One page is one job: render the PDF page at the configured resolution (or take one frame of an
+image), refuse it when it is over the pixel limit, run tesseract once with a time limit and
+read back every word with its box and confidence. When the words come out poor, the page
+orientation is detected (tesseract OSD) and the page is read again turned upright.
+
+Pages run in a pool of worker processes, one per core, each tesseract limited to one thread
+(``OMP_THREAD_LIMIT=1``): on a small server that gives more pages per second than tesseract's
+own threading.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import shutil
+import tempfile
+import time
+import warnings
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+# Below this mean word confidence (0..100) the page orientation is checked.
+ROTATION_CHECK_CONFIDENCE = 70.0
+# A scan with fewer pixels per inch than this is enlarged before reading.
+MIN_DPI = 200
+
+
+@dataclass(frozen=True)
+class OcrJob:
+    """One page to read: page ``index`` of the PDF or image file at ``path``."""
+
+    path: str
+    kind: str  # "pdf" or "image"
+    index: int
+    languages: str = "eng"
+    dpi: int = 300
+    max_pixels: int = 60_000_000
+    timeout: int = 60
+
+
+@dataclass
+class OcrPage:
+    index: int
+    words: list[tuple[str, float, float, float, float, float]] = field(default_factory=list)  # text, box, conf
+    width: int = 0
+    height: int = 0
+    confidence: float = 0.0  # mean word confidence, 0..1
+    rotation: int = 0  # degrees the page was turned to read it
+    seconds: float = 0.0
+    error: str | None = None
+
+
+def tesseract_available() -> bool:
+    return shutil.which("tesseract") is not None
+
+
+def _single_thread_env() -> None:
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+
+
+def _render(job: OcrJob, folder: str) -> tuple[str, int, int]:
+    """Write the page as an image file tesseract reads; returns (path, width, height)."""
+    if job.kind == "pdf":
+        import pymupdf
+
+        with pymupdf.open(job.path) as document:
+            page = document.load_page(job.index)
+            zoom = job.dpi / 72
+            pixels = page.rect.width * zoom * page.rect.height * zoom
+            if pixels > job.max_pixels:
+                zoom *= (job.max_pixels / pixels) ** 0.5
+                if zoom * 72 < 72:
+                    raise ValueError(f"page {job.index + 1} is too large to read ({page.rect.width:.0f} x "
+                                     f"{page.rect.height:.0f} pt)")
+            pixmap = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), colorspace=pymupdf.csGRAY, alpha=False)
+            target = os.path.join(folder, "page.pgm")
+            pixmap.save(target)
+            return target, pixmap.width, pixmap.height
+    from PIL import Image
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        image = Image.open(job.path)
+        width, height = image.size
+        if width * height > job.max_pixels:
+            raise ValueError(
+                f"the image is {width} x {height} px ({width * height / 1e6:.0f} Mpx), over the limit of "
+                f"{job.max_pixels / 1e6:.0f} Mpx (INVOICES_OCR__MAX_PIXELS)"
+            )
+        frames = getattr(image, "n_frames", 1)
+        dpi = image.info.get("dpi", (0, 0))[0] or 0
+        small = min(width, height) < 1400 and (not dpi or dpi < MIN_DPI)
+        plain = image.format in {"PNG", "JPEG"} and frames == 1 and image.mode in {"L", "RGB", "1"}
+        if plain and not small:
+            return job.path, width, height
+        image.seek(job.index)
+        page = image.convert("L")
+        if small:
+            factor = 2 if min(width, height) >= 700 else 3
+            page = page.resize((width * factor, height * factor), Image.Resampling.LANCZOS)
+        target = os.path.join(folder, "page.pgm")
+        page.save(target)
+        return target, page.width, page.height
+
+
+def _read_words(path: str, job: OcrJob) -> tuple[list[tuple[str, float, float, float, float, float]], float]:
+    import pytesseract
+
+    data = pytesseract.image_to_data(
+        path, lang=job.languages, config="--psm 3", timeout=job.timeout, output_type=pytesseract.Output.DICT
+    )
+    words = []
+    for text, conf, left, top, width, height in zip(
+        data["text"], data["conf"], data["left"], data["top"], data["width"], data["height"], strict=False
+    ):
+        text = (text or "").strip()
+        confidence = float(conf)
+        if text and confidence >= 0:
+            words.append((text, float(left), float(top), float(left + width), float(top + height), confidence / 100))
+    mean = sum(w[5] for w in words) / len(words) if words else 0.0
+    return words, mean
+
+
+def _orientation(path: str, job: OcrJob) -> int:
+    """Degrees (clockwise) the page must be turned to be upright, per tesseract OSD (0 if unsure)."""
+    import pytesseract
+
+    try:
+        osd = pytesseract.image_to_osd(path, config="--psm 0 -c min_characters_to_try=10", timeout=job.timeout)
+    except (pytesseract.TesseractError, RuntimeError):
+        return 0
+    values = dict(line.split(":", 1) for line in osd.splitlines() if ":" in line)
+    try:
+        rotate, confidence = int(values.get("Rotate", "0").strip()), float(values.get("Orientation confidence", "0"))
+    except ValueError:
+        return 0
+    return rotate if confidence >= 1.0 else 0
+
+
+def read_page(job: OcrJob) -> OcrPage:
+    """OCR one page; errors (limits, timeouts, unreadable images) are returned, never raised."""
+    import pytesseract
+    from PIL import Image
+
+    _single_thread_env()
+    started = time.perf_counter()
+    result = OcrPage(index=job.index)
+    with tempfile.TemporaryDirectory(prefix="invoices-ocr-") as folder:
+        try:
+            path, result.width, result.height = _render(job, folder)
+            words, mean = _read_words(path, job)
+            if mean * 100 < ROTATION_CHECK_CONFIDENCE or len(words) < 8:
+                rotate = _orientation(path, job)
+                if rotate:
+                    turned = os.path.join(folder, "turned.pgm")
+                    with Image.open(path) as image:
+                        image.convert("L").rotate(-rotate, expand=True).save(turned)
+                    turned_words, turned_mean = _read_words(turned, job)
+                    if turned_mean * len(turned_words) > mean * len(words):
+                        words, mean, result.rotation = turned_words, turned_mean, rotate
+                        if rotate in (90, 270):
+                            result.width, result.height = result.height, result.width
+            result.words, result.confidence = words, mean
+        except RuntimeError as err:  # pytesseract raises RuntimeError on its time limit
+            result.error = f"page {job.index + 1}: OCR stopped after {job.timeout} s ({err})"
+        except (pytesseract.TesseractError, pytesseract.TesseractNotFoundError) as err:
+            result.error = f"page {job.index + 1}: tesseract failed ({err})"
+        except (ValueError, OSError, EOFError, Image.DecompressionBombError) as err:
+            result.error = f"page {job.index + 1}: {err}"
+        except Exception as err:  # pymupdf raises its own classes for damaged pages
+            result.error = f"page {job.index + 1}: cannot be rendered ({type(err).__name__}: {err})"
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+# ---------------------------------------------------------------- the pool
+
+_pool: ProcessPoolExecutor | None = None
+_pool_size = 0
+
+
+def worker_count(configured: int) -> int:
+    return configured or os.cpu_count() or 1
+
+
+def _pool_for(workers: int) -> ProcessPoolExecutor:
+    global _pool, _pool_size
+    if _pool is None or _pool_size != workers:
+        shutdown_pool()
+        method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+        context = multiprocessing.get_context(method)
+        if method == "forkserver":
+            context.set_forkserver_preload(["tasks.ocr"])
+        _pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_single_thread_env)
+        _pool_size = workers
+    return _pool
+
+
+def shutdown_pool() -> None:
+    global _pool, _pool_size
+    if _pool is not None:
+        _pool.shutdown(wait=True, cancel_futures=True)
+    _pool, _pool_size = None, 0
+
+
+def read_pages(jobs: list[OcrJob], workers: int = 0, deadline_seconds: float | None = None) -> list[OcrPage]:
+    """OCR ``jobs`` in parallel (one process per core), in order; pages past the deadline fail."""
+    if not jobs:
+        return []
+    count = min(worker_count(workers), len(jobs))
+    if count == 1:
+        return [read_page(job) for job in jobs]
+    pool = _pool_for(worker_count(workers))
+    futures: list[Future[OcrPage]] = [pool.submit(read_page, job) for job in jobs]
+    ends = time.monotonic() + (deadline_seconds or max(job.timeout for job in jobs) * len(jobs) + 60)
+    results = []
+    for job, future in zip(jobs, futures, strict=True):
+        try:
+            results.append(future.result(timeout=max(0.0, ends - time.monotonic())))
+        except FutureTimeout:
+            future.cancel()
+            results.append(OcrPage(index=job.index, error=f"page {job.index + 1}: not read within the document's "
+                                   "OCR time limit (INVOICES_OCR__DOCUMENT_TIMEOUT_SECONDS)"))
+        except Exception as err:  # a worker died (out of memory, killed)
+            logger.warning("OCR worker failed on %s page %d: %s", Path(job.path).name, job.index + 1, err)
+            results.append(OcrPage(index=job.index, error=f"page {job.index + 1}: OCR worker failed ({err})"))
+    return results

@@ -1,0 +1,154 @@
+"""Who an invoice is from and to: vendor name, VAT id, IBAN and customer name.
+
+The customer is what follows a "Bill to" / "Rechnungsempfänger" / "Facturé à" / "Factuur aan"
+label; the vendor is a labelled seller if there is one, otherwise the company name (a name with
+a legal form such as GmbH, Ltd, SARL, B.V.) that stands out: large, near the top of the first
+page, repeated in the footer, and outside the customer's address block.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from tasks import labels
+from tasks.extract import FieldValue, Found, Reader, _fold
+from tasks.fields import find_ibans, find_vat_ids
+from tasks.text import Line
+
+_SEPARATORS = re.compile(r"\s+[·•|–]\s+|\s{3,}|,\s+(?=\d)|\s+-\s+")
+
+
+def _customer_block(reader: Reader) -> tuple[FieldValue | None, set[int]]:
+    """The customer name and the indexes of the lines of the customer's address block."""
+    block: set[int] = set()
+    name: FieldValue | None = None
+    for index, line in enumerate(reader.lines):
+        for position, folded in enumerate(reader.folded[index]):
+            match = labels.CUSTOMER.search(folded)
+            if match is None or match.start() > 3:
+                continue
+            cell = line.cells[position]
+            found = reader._after(index, position, match.end(), Reader.words, below=2)
+            if found is not None and name is None and not re.search(r"\d{4,}", found.value):
+                name = reader.value(Found(found.value, 0.8, found.line, found.cell))
+            block.add(index)
+            for offset, lower in enumerate(reader.lines[index + 1 : index + 7], start=index + 1):
+                if lower.page != line.page or lower.y0 - line.y1 > 8 * max(line.size, 1):
+                    break
+                if any(c.x0 < cell.x1 + 4 * line.size and c.x1 > cell.x0 - line.size for c in lower.cells):
+                    block.add(offset)
+    return name, block
+
+
+def _company_name(text: str) -> str | None:
+    """The part of a cell that is a company name ending in a legal form, else None."""
+    for part in _SEPARATORS.split(text):
+        match = labels.LEGAL_FORM.search(part)
+        if match is None:
+            continue
+        name = part[: match.end()].strip(" ,:;")
+        name = re.sub(r"^(?:from|von|de|van|seller|supplier|lieferant|fournisseur|leverancier)\s*:?\s+", "", name,
+                      flags=re.I)
+        words = name.split()
+        if 2 <= len(words) <= 8 and len(name) <= 80 and re.match(r"[^\W\d_]", name) and not name.isdigit():
+            if not labels.TITLE_WORDS.match(_fold(name)) and "@" not in name:
+                return name
+    return None
+
+
+def _vendor(reader: Reader, block: set[int]) -> FieldValue | None:
+    labelled = [f for f in reader.labelled(labels.VENDOR, Reader.words, below=1)
+                if reader.lines.index(f.line) not in block]
+    if labelled:
+        name = _company_name(labelled[0].value) or labelled[0].value
+        return reader.value(Found(name, 0.85, labelled[0].line, labelled[0].cell))
+    first_page = reader.lines[0].page if reader.lines else 1
+    page = reader.pages.get(first_page)
+    height = page.height if page and page.height else max((ln.y1 for ln in reader.lines), default=1.0)
+    sizes = sorted(line.size for line in reader.lines) or [1.0]
+    median = sizes[len(sizes) // 2] or 1.0
+    candidates: list[tuple[float, str, Line, int]] = []
+    names: Counter[str] = Counter()
+    for index, line in enumerate(reader.lines):
+        for position, cell in enumerate(line.cells):
+            name = _company_name(cell.text)
+            if name is None:
+                continue
+            key = _fold(name)
+            names[key] += 1
+            if index in block:
+                continue
+            score = min(line.size / median, 3.0)
+            if line.page == first_page and line.y0 < height * 0.3:
+                score += 1.0
+            candidates.append((score, name, line, position))
+    if candidates:
+        scored = [(s + 0.75 * min(names[_fold(n)] - 1, 2), n, ln, p) for s, n, ln, p in candidates]
+        score, name, line, position = max(scored, key=lambda item: item[0])
+        confidence = 0.9 if score >= 2.5 else 0.75
+        return reader.value(Found(name, confidence, line, line.cells[position]))
+    # No legal form anywhere: the largest words near the top of the first page.
+    top = [(line.size, index, line) for index, line in enumerate(reader.lines[:15])
+           if line.page == first_page and index not in block and line.y0 < height * 0.35]
+    for _, index, line in sorted(top, key=lambda item: (-item[0], item[1])):
+        text = line.cells[0].text.strip()
+        if (Reader.words(text) == text and not re.search(r"\d", text) and len(text.split()) <= 6
+                and not labels.INVOICE_WORDS.search(_fold(text)) and not labels.CUSTOMER.search(_fold(text))):
+            return reader.value(Found(text, 0.55, line, line.cells[0]))
+    return None
+
+
+def _vat_id(reader: Reader, block: set[int]) -> FieldValue | None:
+    best: tuple[float, Found] | None = None
+    for index, line in enumerate(reader.lines):
+        for position, cell in enumerate(line.cells):
+            for vat_id, start, valid in find_vat_ids(cell.text):
+                before = reader.folded[index][position][max(0, start - 30) : start]
+                score = 0.95 if valid else 0.5
+                if index in block or labels.CUSTOMER_CONTEXT.search(before):
+                    score -= 0.4
+                found = Found(vat_id, score, line, cell)
+                if best is None or score > best[0]:
+                    best = (score, found)
+    return reader.value(best[1]) if best else None
+
+
+def _iban(reader: Reader, block: set[int]) -> FieldValue | None:
+    best: tuple[float, Found] | None = None
+    for index, line in enumerate(reader.lines):
+        for iban, _ in find_ibans(line.text):
+            score = 0.95 - (0.4 if index in block else 0.0)
+            if best is None or score > best[0]:
+                best = (score, Found(iban, score, line, line.cells[0]))
+    return reader.value(best[1]) if best else None
+
+
+def _window_address(reader: Reader, vendor: FieldValue | None) -> tuple[FieldValue | None, set[int]]:
+    """A letter's address window: the line below the small sender line "Vendor · Street · City"."""
+    if vendor is None:
+        return None, set()
+    key = _fold(str(vendor.value))
+    for index, line in enumerate(reader.lines[:40]):
+        folded = " ".join(reader.folded[index])
+        if key not in folded or not re.search(r"[·•|,-]", folded[len(key):]) or index + 1 >= len(reader.lines):
+            continue
+        lower = reader.lines[index + 1]
+        if lower.page == line.page and lower.y0 - line.y1 < 4 * max(line.size, 1) and lower.size > line.size:
+            text = re.sub(r"^(?:herrn?|frau|firma|mr\.?|mrs\.?|ms\.?|m\.|mme|dhr\.?|mevr\.?)\s+", "",
+                          lower.cells[0].text, flags=re.I)
+            name = Reader.words(text)
+            if name and key not in _fold(name):
+                return reader.value(Found(name, 0.7, lower, lower.cells[0])), {index + 1, index + 2, index + 3}
+    return None, set()
+
+
+def party_fields(reader: Reader) -> dict[str, FieldValue]:
+    customer, block = _customer_block(reader)
+    if customer is None:
+        customer, block = _window_address(reader, _vendor(reader, block))
+    result = {"customer": customer, "vendor": _vendor(reader, block), "vendor_vat_id": _vat_id(reader, block),
+              "iban": _iban(reader, block)}
+    if customer and result["vendor"] and _fold(customer.value) == _fold(result["vendor"].value):
+        result["customer"] = None
+    return {key: value for key, value in result.items() if value is not None}
