@@ -61,6 +61,9 @@ class OcrSettings(BaseModel):
     max_pages: int = Field(default=50, ge=1, description="Pages read per document; the rest are skipped.")
     max_pixels: int = Field(default=60_000_000, ge=1, description="Images larger than this are refused.")
     page_timeout_seconds: int = Field(default=60, ge=1, description="tesseract time limit per page.")
+    document_timeout_seconds: int = Field(
+        default=600, ge=1, description="OCR time limit per document; pages not read by then are reported."
+    )
     workers: int = Field(default=0, ge=0, description="Parallel OCR processes; 0 = one per CPU core.")
     review_threshold: float = Field(
         default=0.8, ge=0, le=1, description="Invoices whose confidence is below this need review."
