@@ -87,9 +87,16 @@ def _number(context: Context, value: Decimal | int | float | None) -> str:
     return "–" if value is None else format_decimal(value, locale=_locale_of(context))
 
 
+@lru_cache(maxsize=4096)
+def _format_day(value: date, form: str, locale: Locale) -> str:
+    return format_date(value, format=form, locale=locale)
+
+
 @pass_context
 def _day(context: Context, value: date | datetime | None, form: str = "medium") -> str:
-    return "–" if value is None else format_date(value, format=form, locale=_locale_of(context))
+    if value is None:
+        return "–"
+    return _format_day(value.date() if isinstance(value, datetime) else value, form, _locale_of(context))
 
 
 @lru_cache(maxsize=8)

@@ -60,14 +60,14 @@ def claim(
         for invoice_id, level in items
     ]
     claims: list[Claim] = []
-    for start in range(0, len(rows), CHUNK):
-        statement = (
-            insert(Reminder)
-            .values(rows[start : start + CHUNK])
-            .on_conflict_do_nothing(index_elements=["invoice_id", "level", "recipient"])
-            .returning(Reminder.id, Reminder.invoice_id, Reminder.level)
-        )
-        claims += [Claim(r.id, r.invoice_id, r.level, False) for r in session.execute(statement)]
+    statement = (
+        insert(Reminder)
+        .on_conflict_do_nothing(index_elements=["invoice_id", "level", "recipient"])
+        .returning(Reminder.id, Reminder.invoice_id, Reminder.level)
+    )
+    for start in range(0, len(rows), CHUNK):  # executemany, batched by SQLAlchemy's insertmanyvalues
+        result = session.connection().execute(statement, rows[start : start + CHUNK])
+        claims += [Claim(r.id, r.invoice_id, r.level, False) for r in result]
     retry = list(retry_row_ids)
     for start in range(0, len(retry), CHUNK):
         statement = (
