@@ -16,7 +16,6 @@ Nothing here touches the file system: names are only cleaned for display and the
 from __future__ import annotations
 
 import email
-import email.policy
 import io
 import logging
 import re
@@ -25,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.header import decode_header
 from email.message import Message
+from email.policy import Compat32
 from email.utils import getaddresses, parsedate_to_datetime
 from typing import Any
 
@@ -38,6 +38,18 @@ DOCUMENT_TYPES = ("application/pdf", "application/xml", "text/xml", "application
 _EXTENSION_BY_KIND = {"pdf": ".pdf", "xlsx": ".xlsx", "xml": ".xml", "eml": ".eml", "zip": ".zip"}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MAX_NAME = 200
+MB = 1024 * 1024
+
+
+class _Lenient(Compat32):
+    """compat32 parsing, but undeclared 8-bit header bytes are kept (as surrogates) for `decode_text`
+    instead of being replaced by question marks."""
+
+    def _sanitize_header(self, name: str, value: Any) -> Any:
+        return value
+
+
+POLICY = _Lenient()
 
 
 @dataclass(frozen=True)
@@ -82,7 +94,11 @@ class MessageContents:
 def _fix_text(value: str) -> str:
     """Bytes smuggled in as surrogates (8-bit headers) become UTF-8 where possible."""
     if any("\udc80" <= ch <= "\udcff" for ch in value):
-        return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        raw = value.encode("utf-8", "surrogateescape")
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:  # undeclared 8-bit text is most often Windows-1252 / Latin-1
+            return raw.decode("cp1252", "replace")
     return value
 
 
@@ -123,7 +139,7 @@ def clean_name(raw: str | None) -> str:
 
 def read_headers(raw: bytes) -> Headers:
     """The headers this system keeps, from a whole message or from its header block alone."""
-    message = email.message_from_bytes(raw, policy=email.policy.compat32)
+    message = email.message_from_bytes(raw, policy=POLICY)
     return _headers(message)
 
 
@@ -150,7 +166,7 @@ def _headers(message: Message) -> Headers:
 
 def extract(raw: bytes, limits: PartLimits) -> MessageContents:
     """The headers, the files to take and a note for every part not taken."""
-    message = email.message_from_bytes(raw, policy=email.policy.compat32)
+    message = email.message_from_bytes(raw, policy=POLICY)
     contents = MessageContents(_headers(message))
     walker = _Walker(limits, contents)
     walker.walk(message, prefix="", depth=0)
@@ -218,7 +234,7 @@ class _Walker:
         shown = prefix + name
         if len(data) > limits.max_attachment_bytes:
             self.note(shown, kind, len(data), "too_large",
-                      f"{shown}: {len(data) / 1e6:.1f} MB is over the {limits.max_attachment_bytes / 1e6:.0f} MB limit "
+                      f"{shown}: {len(data) / MB:.1f} MB is over the {limits.max_attachment_bytes / MB:.0f} MB limit "
                       "(INVOICES_IMAP__MAX_ATTACHMENT_MB); it stays in the stored original message")
             return
         if kind == "image" and (disposition == "inline" or has_cid or not disposition) \
@@ -230,7 +246,7 @@ class _Walker:
             self.unzip(data, shown, depth)
             return
         if kind == "eml" and (content_type.startswith("message/") or name.lower().endswith(".eml")):
-            inner = email.message_from_bytes(data, policy=email.policy.compat32)
+            inner = email.message_from_bytes(data, policy=POLICY)
             self.walk(inner, shown + "/", depth + 1)
             return
         declared = name.lower().endswith(DOCUMENT_EXTENSIONS) or content_type in DOCUMENT_TYPES
@@ -269,7 +285,7 @@ class _Walker:
                         reason = f"{member}: could not be unpacked ({type(err).__name__}: {err})"
                     else:
                         if len(content) > cap:
-                            reason = f"{member}: expands beyond {cap / 1e6:.1f} MB (zip bomb or over a limit); not unpacked"
+                            reason = f"{member}: expands beyond {cap / MB:.1f} MB (zip bomb or over a limit); not unpacked"
                 if reason:
                     self.note(member, "zip-member", info.file_size, "refused", reason)
                     continue
@@ -282,12 +298,12 @@ class _Walker:
         limits = self.limits
         if info.flag_bits & 0x1:
             return f"{member}: encrypted (password-protected) archive member"
-        if info.file_size > limits.max_attachment_bytes:
-            return f"{member}: {info.file_size / 1e6:.1f} MB unpacked is over the attachment limit"
-        if info.file_size > budget:
-            return f"{member}: the archive unpacks to more than {limits.max_zip_total_bytes / 1e6:.0f} MB " \
-                   "(INVOICES_IMAP__MAX_ZIP_TOTAL_MB)"
         if info.file_size > max(info.compress_size, 1) * limits.max_zip_ratio:
             return f"{member}: compressed {info.file_size // max(info.compress_size, 1)}:1, more than " \
                    f"{limits.max_zip_ratio}:1 (INVOICES_IMAP__MAX_ZIP_RATIO; a zip bomb?)"
+        if info.file_size > limits.max_attachment_bytes:
+            return f"{member}: {info.file_size / MB:.1f} MB unpacked is over the attachment limit"
+        if info.file_size > budget:
+            return f"{member}: the archive unpacks to more than {limits.max_zip_total_bytes / MB:.0f} MB " \
+                   "(INVOICES_IMAP__MAX_ZIP_TOTAL_MB)"
         return None

@@ -303,7 +303,7 @@ class _Poll:
                               acted_at=ledger.now())
                 self.report.skipped += 1
             elif size is not None and size > self.imap.max_message_mb * 1024 * 1024:
-                self.give_up(row_id, uid, f"{size / 1e6:.1f} MB is over the {self.imap.max_message_mb} MB message "
+                self.give_up(row_id, uid, f"{size / 1048576:.1f} MB is over the {self.imap.max_message_mb} MB message "
                              "limit (INVOICES_IMAP__MAX_MESSAGE_MB); not downloaded", subject=headers.subject)
             else:
                 wanted.append((uid, size or 0))

@@ -79,4 +79,14 @@ def malformed_mail() -> bytes:
 
 
 def large_attachment_mail(megabytes: int = 25) -> bytes:
-    return invoice_mail("Big scan", [("scan.pdf", b"%PDF-1.4\n" + b"0" * (megabytes * 1024 * 1024))])
+    """A message with a `megabytes` MB PDF (written directly: EmailMessage is slow at this size)."""
+    import base64
+
+    encoded = base64.b64encode(b"%PDF-1.4\n" + b"0" * (megabytes * 1024 * 1024))
+    body = b"\r\n".join(encoded[i:i + 76] for i in range(0, len(encoded), 76)) + b"\r\n"
+    head = (b"From: billing@vendor.example\r\nSubject: Big scan\r\nMessage-ID: <big@vendor.example>\r\n"
+            b'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n'
+            b"--b\r\nContent-Type: text/plain\r\n\r\nThe scan.\r\n"
+            b'--b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename="scan.pdf"\r\n'
+            b"Content-Transfer-Encoding: base64\r\n\r\n")
+    return head + body + b"--b--\r\n"

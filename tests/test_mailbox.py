@@ -173,3 +173,51 @@ def test_a_recreated_folder_is_resynced_by_content_without_duplicates(settings, 
     assert _count(Document) == documents + 2 and _count(DocumentOrigin) == origins + 2
     resynced = [r for r in _messages() if r.duplicate_of_id]
     assert len(resynced) == 3 and all("same message as" in r.error for r in resynced)
+
+
+def test_bad_input_is_recorded_with_a_reason_and_blocks_nothing(settings, dovecot, monkeypatch):
+    from tests.mails import large_attachment_mail, malformed_mail, wrong_charsets_mail, zip_bomb
+
+    user = dovecot.add_user()
+    settings = configure(monkeypatch, [dovecot.account("billing", user)])
+    pdf = text_pdf(["Invoice 1234"])
+    _deliver(dovecot, user, [
+        invoice_mail("No attachment", []),
+        invoice_mail("Hostile name", [("../../x.pdf", text_pdf(["Invoice X"]))]),
+        invoice_mail("No name", [(None, text_pdf(["Invoice nameless"]))]),
+        wrong_charsets_mail(text_pdf(["Facture 12"])),
+        large_attachment_mail(25),
+        malformed_mail(),
+        invoice_mail("Zip bomb", [("bomb.zip", zip_bomb(50))]),
+        invoice_mail("Fake PDF", [("invoice.pdf", b"\x7fELF\x02\x01\x01" + b"\0" * 64)]),
+        invoice_mail("Good one", [("good.pdf", pdf)]),
+    ])
+
+    report = poll_account(settings.imap.accounts[0], settings)
+
+    rows = {r.subject: r for r in _messages()}
+    assert report.new == 9 and report.failed == 0 and report.gave_up == 0
+    assert all(r.acted_at for r in rows.values())  # nothing is left behind for the next poll
+    assert rows["No attachment"].status == "no_documents" and rows["No attachment"].error == "no attachment"
+    [hostile] = rows["Hostile name"].parts
+    assert hostile["name"] == "x.pdf" and hostile["outcome"] == "stored" and "../../x.pdf" in hostile["reason"]
+    [nameless] = rows["No name"].parts
+    assert nameless["name"].startswith("attachment-") and nameless["outcome"] == "stored"
+    charset = next(r for r in rows.values() if r.message_id == "<charset@vendor.example>")
+    assert charset.status == "processed" and "Facture" in charset.subject
+    assert sorted(p["name"] for p in charset.parts) == ["Rechnung-März.pdf", "factureé.pdf"]
+    [big] = rows["Big scan"].parts
+    assert big["outcome"] == "too_large" and "25.0 MB is over the 20 MB limit" in big["reason"]
+    assert rows["Big scan"].status == "no_documents" and "too_large" in rows["Big scan"].error
+    broken = rows["broken MIME"]
+    assert broken.status in {"processed", "no_documents"} and broken.error
+    [bomb] = rows["Zip bomb"].parts
+    assert bomb["outcome"] == "refused" and "zip bomb" in bomb["reason"]
+    [fake] = rows["Fake PDF"].parts
+    assert fake["outcome"] == "quarantined" and "program" in fake["reason"]
+    assert rows["Good one"].parts[0]["outcome"] == "stored"
+    with session_scope() as session:
+        good = session.get(Document, rows["Good one"].parts[0]["document_id"])
+        assert good.status == "stored" and "Invoice 1234" in good.text
+        big_original = session.get(Document, rows["Big scan"].raw_document_id)
+        assert big_original.kind == "eml" and big_original.size_bytes > 25 * 1024 * 1024  # the original is kept
