@@ -1,0 +1,126 @@
+"""End to end, as a user runs it: a real Prefect server, the deployments served by
+`invoices serve` and declared by `prefect deploy --all`, a run triggered through the API
+exactly as the UI does, and its effect in the database."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from db.models import Invoice
+from db.session import session_scope
+from deployments.registry import deployment_specs
+from tasks.invoices import upsert_invoice
+from tests.fixtures_prefect_live import live_prefect  # noqa: F401
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def _with_env(env: dict[str, str]):
+    """Run the Prefect client in this process against the live server."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    return temporary_settings({PREFECT_API_URL: env["PREFECT_API_URL"]})
+
+
+async def _deployments() -> dict[str, object]:
+    from prefect.client.orchestration import get_client
+
+    async with get_client() as client:
+        return {d.name: d for d in await client.read_deployments()}
+
+
+def _wait_for_deployments(names: set[str], serve: subprocess.Popen, log: Path, seconds: float = 300) -> dict:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if serve.poll() is not None:
+            raise RuntimeError(f"invoices serve exited: {log.read_text()[-3000:]}")
+        found = asyncio.run(_deployments())
+        if names <= set(found):
+            return found
+        time.sleep(1)
+    raise RuntimeError(f"deployments not served in time: {log.read_text()[-3000:]}")
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_serve_then_trigger_mark_paid_through_the_api(live_prefect, settings, tmp_path):  # noqa: F811
+    with session_scope() as session:
+        invoice_id = upsert_invoice(
+            session, "ACME GmbH", "E2E-1",
+            {"total": Decimal("100.00"), "currency": "EUR", "due_date": date(2026, 11, 1), "source": "manual"},
+            actor="test",
+        ).invoice_id
+    env = {**live_prefect, **{k: v for k, v in os.environ.items() if k.startswith("INVOICES_")}}
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        serve = subprocess.Popen([str(BIN / "invoices"), "serve"], cwd=ROOT, env=env, stdout=out,
+                                 stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        with _with_env(live_prefect):
+            names = {spec.name for spec in deployment_specs(settings)}
+            found = _wait_for_deployments(names, serve, log)
+            scheduled = [n for n, d in found.items() if d.schedules]
+            assert {"ingest-folder", "daily-overview"} <= set(scheduled)
+
+            from prefect.client.orchestration import get_client
+            from prefect.deployments import run_deployment
+
+            run = run_deployment(
+                "mark-paid/mark-paid",
+                parameters={"invoice_number": "E2E-1", "amount": "40.00", "recorded_by": "e2e"},
+                timeout=300,
+            )
+            assert run.state is not None and run.state.is_completed(), (run.state, log.read_text()[-3000:])
+
+            async def artifacts():
+                from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+                async with get_client() as client:
+                    return await client.read_artifacts(
+                        artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run.id]))
+                    )
+
+            made = asyncio.run(artifacts())
+            assert [a.key for a in made] == ["mark-paid"]
+            assert "partially_paid" in str(made[0].data)
+    finally:
+        serve.terminate()
+        try:
+            serve.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            serve.kill()
+    with session_scope() as session:
+        invoice = session.get(Invoice, invoice_id)
+        assert invoice.status == "partially_paid" and invoice.paid_amount == Decimal("40.00")
+
+
+def test_prefect_deploy_all_registers_every_deployment_with_its_schedule(live_prefect, tmp_path):  # noqa: F811
+    env = {**live_prefect, "INVOICES_APP_DIR": str(ROOT)}
+    subprocess.run([str(BIN / "prefect"), "work-pool", "create", "invoices", "--type", "process"],
+                   env=env, cwd=ROOT, check=True, capture_output=True, timeout=120)
+    result = subprocess.run([str(BIN / "prefect"), "--no-prompt", "deploy", "--all"],
+                            env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    with _with_env(live_prefect):
+        found = asyncio.run(_deployments())
+    from tasks.settings import Settings
+
+    specs = deployment_specs(Settings(_env_file=None))
+    for spec in specs:
+        deployment = found[spec.name]
+        assert deployment.work_pool_name == "invoices"
+        if spec.cron:
+            crons = [s.schedule.cron for s in deployment.schedules]
+            assert spec.cron in crons, (spec.name, crons)
+        if spec.concurrency:
+            assert deployment.global_concurrency_limit is not None, spec.name
+            assert deployment.global_concurrency_limit.limit == spec.concurrency
