@@ -17,7 +17,12 @@ from db.session import session_scope
 
 def _handlers() -> dict[str, Callable[[int], Any]]:
     """Kind of document -> the flow (or function) that reads one document by id."""
-    return {}
+    from flows.process_document import process_document
+
+    def read(document_id: int) -> Any:
+        return process_document(document_id=document_id)
+
+    return {"pdf": read, "image": read, "xml": read}
 
 
 def hand_over(document_ids: list[int]) -> dict[str, int]:

@@ -1,0 +1,83 @@
+"""process-document: read one stored document (text layer, OCR, e-invoice XML) into an invoice."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.context import FlowRunContext
+
+from db.session import session_scope
+from tasks import document_processing
+from tasks.reporting import markdown_table, publish_markdown
+from tasks.settings import get_settings
+from tasks.understand import Understanding, understand_file
+from tasks.vendor_templates import load_templates
+
+
+@task(name="claim-document", cache_policy=NO_CACHE)
+def claim_document(document_id: int, force: bool) -> document_processing.Claim | str:
+    settings = get_settings()
+    with session_scope() as session:
+        return document_processing.claim_document(session, settings.documents_dir, document_id, force)
+
+
+@task(name="read-document", cache_policy=NO_CACHE)
+def read_document(path: str, kind: str, name: str) -> Understanding:
+    settings = get_settings()
+    with session_scope() as session:
+        templates = load_templates(settings.templates_dir, session)
+    return understand_file(Path(path), name, settings.ocr, templates, kind=kind)
+
+
+@task(name="save-invoice", cache_policy=NO_CACHE)
+def save_invoice(document_id: int, result: Understanding, flow_run_id: str | None) -> dict[str, Any]:
+    with session_scope() as session:
+        return document_processing.save_result(session, document_id, result, "process-document", flow_run_id)
+
+
+def _report(outcome: dict[str, Any], result: Understanding | None) -> None:
+    parts = [f"# Document {outcome['document_id']}: {outcome.get('name', '')}", "",
+             markdown_table([outcome], [k for k in ("status", "outcome", "counterparty", "number", "confidence",
+                                                    "needs_review") if k in outcome])]
+    if result is not None and result.fields:
+        rows = [{"field": k, "value": v.value, "confidence": f"{v.confidence:.2f}", "source": v.source}
+                for k, v in result.fields.items()]
+        parts += ["", f"Read from: {result.text_source}; template: {result.template or 'none'}", "",
+                  markdown_table(rows, ["field", "value", "confidence", "source"])]
+    if outcome.get("reason"):
+        parts += ["", "## Needs attention", "", str(outcome["reason"])]
+    publish_markdown(f"process-document-{outcome['document_id']}", "\n".join(parts),
+                     f"document {outcome['document_id']}: {outcome['status']}")
+
+
+@flow(name="process-document", log_prints=False)
+def process_document(document_id: int, force: bool = False) -> dict[str, Any]:
+    """Read one document into a validated invoice, upserted by (counterparty, number).
+
+    Args:
+        document_id: the id of the stored document.
+        force: read it again even if it was already processed (or is stuck in processing).
+    """
+    logger = get_run_logger()
+    claim = claim_document(document_id, force)
+    if isinstance(claim, str):
+        logger.info("not read: %s", claim)
+        outcome = {"document_id": document_id, "status": "skipped", "reason": claim}
+        _report(outcome, None)
+        return outcome
+    result = None
+    try:
+        result = read_document(claim.path, claim.kind, claim.name)
+        context = FlowRunContext.get()
+        run_id = str(context.flow_run.id) if context and context.flow_run else None
+        outcome = save_invoice(document_id, result, run_id)
+    except Exception as err:
+        with session_scope() as session:
+            document_processing.mark_failed(session, document_id, f"{type(err).__name__}: {err}")
+        raise
+    logger.info("document %s (%s): %s", document_id, claim.name, outcome["status"])
+    _report(outcome, result)
+    return outcome

@@ -1,0 +1,135 @@
+"""Turning one stored document into an invoice record: claim it, then save what was read.
+
+Claim before work (status ``processing``, taken by one run only), mark done after commit: the
+invoice upsert, the document's status and its text are written in one transaction. The same
+invoice arriving as another file is linked to the existing record, not doubled; a record that
+a person or the workbook wrote, or that was read with more confidence, keeps its values.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from db.models import Document, DocumentStatus, InvoiceStatus
+from tasks.invoices import find_invoice, upsert_invoice
+from tasks.understand import Understanding
+
+logger = logging.getLogger(__name__)
+
+CLAIMABLE = (DocumentStatus.STORED.value, DocumentStatus.FAILED.value, DocumentStatus.NOT_INVOICE.value)
+RECLAIMABLE = (*CLAIMABLE, DocumentStatus.PROCESSED.value, DocumentStatus.PROCESSING.value)
+READABLE_KINDS = ("pdf", "image", "xml")
+_SETTLED = {InvoiceStatus.PAID.value, InvoiceStatus.PARTIALLY_PAID.value, InvoiceStatus.CANCELLED.value,
+            InvoiceStatus.DISPUTED.value}
+
+
+@dataclass(frozen=True)
+class Claim:
+    document_id: int
+    path: str
+    kind: str
+    name: str
+
+
+def claim_document(session: Session, documents_dir: Path, document_id: int, force: bool = False) -> Claim | str:
+    """Take the document for reading; returns the claim, or why it was not taken."""
+    document = session.get(Document, document_id)
+    if document is None:
+        return f"document {document_id} does not exist"
+    if document.kind not in READABLE_KINDS:
+        return f"document {document_id} ({document.original_name}) is a {document.kind} file, not read here"
+    statuses = RECLAIMABLE if force else CLAIMABLE
+    taken = session.execute(
+        update(Document)
+        .where(Document.id == document_id, Document.status.in_(statuses))
+        .values(status=DocumentStatus.PROCESSING.value, error=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if taken != 1:
+        session.refresh(document)
+        return (f"document {document_id} ({document.original_name}) is {document.status}; "
+                "run with force=True to read it again")
+    return Claim(document_id, str(documents_dir / document.storage_path), document.kind, document.original_name)
+
+
+def invoice_values(result: Understanding, document_id: int) -> tuple[str, str, dict[str, Any]]:
+    """(counterparty, number, values) for ``upsert_invoice`` from what was read."""
+    reasons = list(result.reasons)
+    counterparty = result.value("vendor") or result.value("vendor_vat_id") or result.value("iban")
+    if not counterparty:
+        counterparty, reasons = "unknown vendor", [*reasons, "saved under 'unknown vendor'"]
+    number = result.value("invoice_number")
+    if not number:
+        number, reasons = f"document-{document_id}", [*reasons, f"saved under the number document-{document_id}"]
+    needs_review = result.needs_review or len(reasons) > len(result.reasons)
+    values: dict[str, Any] = {
+        "direction": "payable",
+        "counterparty_vat_id": result.value("vendor_vat_id"),
+        "customer_name": result.value("customer"),
+        "iban": result.value("iban"),
+        "reference": result.value("reference"),
+        "issue_date": result.value("issue_date"),
+        "due_date": result.value("due_date"),
+        "net": result.value("net"),
+        "tax": result.value("tax"),
+        "total": result.value("total"),
+        "is_credit_note": bool(result.value("is_credit_note")),
+        "source": "document",
+        "document_id": document_id,
+        "confidence": result.confidence,
+        "needs_review": needs_review,
+        "review_reasons": reasons if needs_review else [],
+        "field_sources": {name: {"source": found.source, "confidence": round(found.confidence, 3)}
+                          for name, found in result.fields.items()},
+        "status": InvoiceStatus.NEEDS_REVIEW.value if needs_review else InvoiceStatus.OPEN.value,
+    }
+    if result.value("currency"):
+        values["currency"] = result.value("currency")
+    return str(counterparty), str(number), values
+
+
+def save_result(session: Session, document_id: int, result: Understanding, actor: str,
+                flow_run_id: str | None = None) -> dict[str, Any]:
+    """Record what was read: the invoice (created, updated or linked) and the document's status."""
+    document = session.get(Document, document_id)
+    if document is None:
+        raise LookupError(f"document {document_id} disappeared while it was being read")
+    if result.text and not document.text:
+        document.text = result.text
+    document.text_source = result.text_source or document.text_source
+    document.page_count = result.page_count or document.page_count
+    document.processed_at = datetime.now(timezone.utc)
+    outcome: dict[str, Any] = {"document_id": document_id, "name": document.original_name}
+    if result.error is not None:
+        document.status, document.error = DocumentStatus.FAILED.value, result.error
+        return {**outcome, "status": "failed", "reason": result.error}
+    if not result.is_invoice:
+        document.status, document.error = DocumentStatus.NOT_INVOICE.value, "; ".join(result.reasons)[:2000]
+        return {**outcome, "status": "not_invoice", "reason": document.error}
+    counterparty, number, values = invoice_values(result, document_id)
+    existing = find_invoice(session, counterparty, number)
+    if existing is not None:
+        if existing.source != "document" or (existing.confidence or 0) > result.confidence:
+            values = {}  # keep what a person, the workbook or a better read wrote; just link this file
+        elif existing.status in _SETTLED:
+            values.pop("status", None)
+    upsert = upsert_invoice(session, counterparty, number, values, actor=actor, flow_run_id=flow_run_id,
+                            document_id=document_id)
+    document.status, document.error = DocumentStatus.PROCESSED.value, None
+    return {**outcome, "status": "processed", "invoice_id": upsert.invoice_id, "outcome": upsert.outcome,
+            "counterparty": counterparty, "number": number, "confidence": result.confidence,
+            "needs_review": bool(values.get("needs_review", False)), "reason": "; ".join(values.get("review_reasons", []))}
+
+
+def mark_failed(session: Session, document_id: int, reason: str) -> None:
+    """Release a claimed document after an unexpected error, with the reason."""
+    document = session.get(Document, document_id)
+    if document is not None and document.status == DocumentStatus.PROCESSING.value:
+        document.status, document.error = DocumentStatus.FAILED.value, reason[:2000]
