@@ -68,4 +68,12 @@ def deployment_specs(settings: Settings) -> list[DeploymentSpec]:
             tags=("intake", "mail"),
             concurrency=1,
         ),
+        DeploymentSpec(
+            name="process-document",
+            entrypoint="flows/process_document.py:process_document",
+            description="Read one stored document (text layer, OCR or e-invoice XML) into a validated invoice; "
+            "started by intake for each new document, or by hand for one document id.",
+            parameters={"force": False},
+            tags=("reading",),
+        ),
     ]
