@@ -21,9 +21,11 @@ def build_deployments(settings: Settings, specs: list[DeploymentSpec]) -> list[o
     for spec in specs:
         schedules = []
         if spec.cron:
-            schedules.append(Cron(spec.cron, timezone=settings.time_zone))
+            schedules.append(Cron(spec.cron, timezone=settings.time_zone, parameters=spec.schedule_parameters))
         if spec.interval_seconds:
-            schedules.append(Interval(spec.interval_seconds, timezone=settings.time_zone))
+            schedules.append(
+                Interval(spec.interval_seconds, timezone=settings.time_zone, parameters=spec.schedule_parameters)
+            )
         limit = (
             ConcurrencyLimitConfig(limit=spec.concurrency, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW)
             if spec.concurrency

@@ -9,11 +9,12 @@ from prefect.artifacts import create_table_artifact
 
 from db.session import session_scope
 from tasks.overview import build_overview
+from tasks.run_alerts import ALERT_HOOKS
 from tasks.reporting import artifact_key, markdown_table, publish_markdown
 from tasks.settings import get_settings
 
 
-@flow(name="daily-overview")
+@flow(name="daily-overview", **ALERT_HOOKS)
 def daily_overview(due_soon_days: int = 7, today: date | None = None) -> list[dict[str, str]]:
     """Summarise every invoice with an open balance.
 

@@ -9,6 +9,7 @@ from prefect import flow, get_run_logger, task
 
 from flows.handoff import hand_over
 from tasks import drop_folder
+from tasks.run_alerts import ALERT_HOOKS
 from tasks.reporting import publish_markdown, summary_markdown
 from tasks.settings import get_settings
 
@@ -34,7 +35,7 @@ def take_file(inbox: Path, documents_dir: Path, claimed: drop_folder.ClaimedFile
         return drop_folder.FileOutcome(claimed.original_name, "error", None, None, f"{type(err).__name__}: {err}")
 
 
-@flow(name="ingest-folder", log_prints=False)
+@flow(name="ingest-folder", **ALERT_HOOKS)
 def ingest_folder(inbox: str | None = None) -> dict[str, int]:
     """Store every file in the inbox folder once, by content; quarantine what cannot be taken.
 

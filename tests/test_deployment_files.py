@@ -75,7 +75,8 @@ def test_prefect_yaml_declares_what_invoices_serve_serves():
         crons = [s["cron"] for s in deployment.get("schedules", []) if "cron" in s]
         assert crons == ([spec.cron] if spec.cron else []), name
         for schedule in deployment.get("schedules", []):
-            assert schedule.get("timezone"), f"{name}: schedule without a time zone"
+            assert schedule.get("timezone") == "{{ $INVOICES_TIME_ZONE }}", f"{name}: not in the business time zone"
+            assert schedule.get("parameters", {}) == spec.schedule_parameters, name
         assert deployment.get("parameters", {}) == spec.parameters, name
         limit = deployment.get("concurrency_limit")
         assert (limit["limit"] if limit else None) == spec.concurrency, name

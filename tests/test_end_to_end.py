@@ -104,11 +104,10 @@ def test_serve_then_trigger_mark_paid_through_the_api(live_prefect, settings, tm
 
 
 def test_prefect_deploy_all_registers_every_deployment_with_its_schedule(live_prefect, tmp_path):  # noqa: F811
-    env = {**live_prefect, "INVOICES_APP_DIR": str(ROOT)}
-    subprocess.run([str(BIN / "prefect"), "work-pool", "create", "invoices", "--type", "process"],
-                   env=env, cwd=ROOT, check=True, capture_output=True, timeout=120)
-    result = subprocess.run([str(BIN / "prefect"), "--no-prompt", "deploy", "--all"],
-                            env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    env = {**live_prefect, "INVOICES_APP_DIR": str(ROOT), "INVOICES_TIME_ZONE": "Europe/Berlin",
+           "INVOICES_DATA_DIR": str(tmp_path / "data")}
+    result = subprocess.run([str(BIN / "invoices"), "deploy"],
+                            env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     with _with_env(live_prefect):
         found = asyncio.run(_deployments())
@@ -121,6 +120,9 @@ def test_prefect_deploy_all_registers_every_deployment_with_its_schedule(live_pr
         if spec.cron:
             crons = [s.schedule.cron for s in deployment.schedules]
             assert spec.cron in crons, (spec.name, crons)
+            assert {s.schedule.timezone for s in deployment.schedules} == {"Europe/Berlin"}
+        for schedule in deployment.schedules:
+            assert (schedule.parameters or {}) == spec.schedule_parameters, spec.name
         if spec.concurrency:
             assert deployment.global_concurrency_limit is not None, spec.name
             assert deployment.global_concurrency_limit.limit == spec.concurrency

@@ -92,3 +92,18 @@ def test_mark_paid_and_daily_overview_flows(settings):
     assert summary["status"] == "partially_paid" and summary["balance"] == "150.00 EUR"
     rows = daily_overview(today=date(2026, 11, 21))
     assert rows[0]["open amount"] == "150.00" and rows[0]["aging 1-30"] == "150.00"
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_a_failed_run_emails_the_admins_with_the_error_and_the_run_link(settings, monkeypatch):
+    from tasks.settings import get_settings
+
+    monkeypatch.setenv("INVOICES_ADMIN_EMAILS", '["admin@example.com"]')
+    get_settings.cache_clear()
+    state = mark_paid(invoice_number="NO-SUCH-1", return_state=True)
+    assert state.is_failed()
+    [alert] = list(get_settings().smtp.outbox_dir.glob("*.eml"))
+    text = alert.read_text()
+    assert "admin@example.com" in text and "mark-paid" in text
+    assert "no invoice number 'NO-SUCH-1'" in text
+    assert "/runs/flow-run/" in text
