@@ -212,9 +212,10 @@ def _fill(settings: Settings, backup_dir: Path, backup_id: str, kind: str, paren
     known: dict[str, str] = {}
     entries = list(plan.entries)
     for relative, source in plan.to_copy:
-        sha, size = bf.copy_hashed(source, folder / bf.FILES / relative)
+        sha, size = bf.copy_hashed(source, folder / bf.FILES / relative, durable=False)
         known[f"{bf.FILES}/{relative}"] = sha
         entries.append(bf.FileEntry(relative, size, sha, backup_id))
+    bf.sync_filesystem(folder)  # every copy and the dump on disk before the manifest claims them
     entries.sort(key=lambda e: e.path)
     fingerprint = database["fingerprint"]
     manifest = {

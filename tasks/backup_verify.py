@@ -18,7 +18,8 @@ from typing import Any
 from db.models import Backup, BackupStatus
 from db.session import engine_for, session_scope
 from tasks import backup_files as bf
-from tasks.backup_db import compare_fingerprints, fingerprint_of_dump
+from tasks.backup_db import compare_fingerprints
+from tasks.backup_db_restore import fingerprint_of_dump
 from tasks.errors import BackupError
 from tasks.settings import Settings
 

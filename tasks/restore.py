@@ -21,7 +21,8 @@ from sqlalchemy import select
 from db.models import Backup, BackupStatus
 from db.session import engine_for, make_engine, session_scope
 from tasks import backup_files as bf
-from tasks.backup_db import describe_url, restore_database, tables_with_rows
+from tasks.backup_db import describe_url
+from tasks.backup_db_restore import restore_database, tables_with_rows
 from tasks.errors import BackupError
 from tasks.settings import Settings
 from tasks.storage import path_in_store
