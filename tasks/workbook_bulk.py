@@ -1,0 +1,77 @@
+"""Bulk writes for the workbook import: thousands of rows per statement, one transaction.
+
+PostgreSQL gets COPY (ids taken from the table's sequence beforehand, so the rows can refer
+to each other); SQLite gets executemany inserts with ids counted on from the largest one, which
+is safe because the import already holds SQLite's write lock when it asks.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import Table, bindparam, func, insert, select, text, update
+from sqlalchemy.orm import Session
+
+
+class IdAllocator:
+    """Primary keys for rows about to be inserted in bulk."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.postgres = session.get_bind().dialect.name == "postgresql"
+        self._next: dict[str, int] = {}
+
+    def take(self, table: Table, count: int) -> list[int]:
+        if count == 0:
+            return []
+        if self.postgres:
+            return list(self.session.scalars(
+                text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :count)"),
+                {"table": table.name, "count": count},
+            ))
+        if table.name not in self._next:
+            self._next[table.name] = (self.session.scalar(select(func.max(table.c.id))) or 0) + 1
+        first = self._next[table.name]
+        self._next[table.name] = first + count
+        return list(range(first, first + count))
+
+
+def _copy_value(value: Any, is_json: bool) -> Any:
+    if is_json:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return value
+
+
+def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows`` (every row with the same keys, ids included)."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(insert(table), rows)
+        return
+    json_columns = {c for c in columns if type(table.c[c].type).__name__ == "JSON"}
+    names = ", ".join(f'"{c}"' for c in columns)
+    cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row([_copy_value(row[c], c in json_columns) for c in columns])
+
+
+def update_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Update rows by ``id``; rows may set different columns (grouped into one executemany each)."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        groups[tuple(sorted(k for k in row if k != "id"))].append(row)
+    for columns, group in groups.items():
+        if not columns:
+            continue
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("_id"))
+            .values({c: bindparam(f"_{c}") for c in columns})
+            .execution_options(synchronize_session=False)
+        )
+        session.connection().execute(statement, [{f"_{k}": v for k, v in row.items()} for row in group])
