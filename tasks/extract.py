@@ -97,15 +97,21 @@ class Reader:
 
     def labelled(self, pattern: re.Pattern[str], parse: Callable[[str], Any], below: int = 2,
                  skip: Callable[[str, re.Match[str]], bool] | None = None) -> Iterator[Found]:
+        """Values next to every match of ``pattern``; a label may run over two cells ("N°" "de facture")."""
         for index, line in enumerate(self.lines):
-            for position, cell in enumerate(line.cells):
-                folded = self.folded[index][position]
-                for match in pattern.finditer(folded):
-                    if skip and skip(folded, match):
-                        continue
-                    found = self._after(index, position, match.end(), parse, below)
-                    if found is not None:
-                        yield found
+            cells = self.folded[index]
+            joined = " ".join(cells)
+            starts, offset = [], 0
+            for folded in cells:
+                starts.append(offset)
+                offset += len(folded) + 1
+            for match in pattern.finditer(joined):
+                if skip and skip(joined, match):
+                    continue
+                position = max(i for i, start in enumerate(starts) if start < max(match.end(), 1))
+                found = self._after(index, position, match.end() - starts[position], parse, below)
+                if found is not None:
+                    yield found
 
     def _after(self, index: int, position: int, end: int, parse: Callable[[str], Any], below: int) -> Found | None:
         line = self.lines[index]
@@ -114,11 +120,12 @@ class Reader:
         if rest:
             value = parse(rest)
             return Found(value, 1.0, line, cell) if value is not None else None
-        if position + 1 < len(line.cells):
-            right = line.cells[position + 1]
+        for right in line.cells[position + 1 : position + 3]:
             value = parse(right.text)
             if value is not None:
                 return Found(value, 0.95, line, right)
+            if len(right.text.strip(" :.-")) > 3:  # a short filler ("le:", ":") may stand between
+                break
         for lower in self.lines[index + 1 : index + 1 + below]:
             if lower.page != line.page or lower.y0 - line.y1 > 3 * max(line.size, 1):
                 break

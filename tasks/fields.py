@@ -321,9 +321,31 @@ def find_vat_ids(text: str) -> list[tuple[str, int, bool]]:
                 found.append((valid, match.start(), True))
                 break
         else:
-            if re.fullmatch(r"[A-Z]{2,3}\d{8,12}", raw):
+            repaired = _repair_ocr(raw)
+            if repaired:
+                found.append((repaired, match.start(), True))
+            elif re.fullmatch(r"[A-Z]{2,3}\d{8,12}", raw):
                 found.append((raw, match.start(), False))
     return found
+
+
+_OCR_DIGITS = str.maketrans({"O": "0", "D": "0", "Q": "0", "I": "1", "L": "1", "Z": "2", "S": "5", "B": "8", "G": "6"})
+
+
+def _repair_ocr(raw: str) -> str | None:
+    """A VAT id whose digits OCR read as letters (S for 5 or 8, O for 0 ...), if a repair checks out."""
+    prefix = 3 if raw.startswith(("ATU", "CHE")) else 2
+    body = raw[prefix:]
+    if not 8 <= len(body) <= 13 or sum(ch.isalpha() for ch in body) > 2:
+        return None
+    candidates = {body.translate(_OCR_DIGITS), body.replace("S", "8").translate(_OCR_DIGITS)}
+    if raw.startswith("NL") and len(body) == 12:
+        candidates |= {c[:9] + "B" + c[10:] for c in candidates}
+    for candidate in candidates:
+        valid = normalise_vat(raw[:prefix] + candidate)
+        if valid:
+            return valid
+    return None
 
 
 _IBAN_RE = re.compile(r"\b([A-Z]{2}\s?\d{2}(?:\s?[A-Z0-9]){10,30})")

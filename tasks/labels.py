@@ -55,7 +55,7 @@ TERMS_CONTEXT = re.compile(
     r"betaling|betalen|binnen|betaaltermijn"
 )
 REFERENCE = _any(
-    rf"\b(?:purchase\s*order|p\.?\s?o\.?)\s*(?:{_NO})?", rf"\border\s*{_NO}", r"\byour\s*(?:ref(?:erence)?|order)\b\.?",
+    rf"\b(?:purchase\s*order|p\.?\s?o\b\.?)(?![-\d])\s*(?:{_NO})?", rf"\border\s*{_NO}", r"\byour\s*(?:ref(?:erence)?|order)\b\.?",
     r"\bcustomer\s*ref(?:erence)?\b", rf"\bbestell\s*-?\s*{_NO}", r"\bbestellung\b", r"\bihre?\s*(?:bestellung|referenz|zeichen|bestellnummer)\b",
     rf"\bauftrags?\s*-?\s*{_NO}", r"\bbon\s*de\s*commande\b", rf"\b(?:{_NO})\s*(?:de\s*)?commande\b", rf"\bcommande\s*{_NO}",
     r"\bvotre\s*(?:reference|commande)\b", rf"\binkoop\s*order\s*(?:{_NO})?", rf"\bbestel\s*{_NO}", r"\bbestelnummer\b",

@@ -42,13 +42,13 @@ class OcrJob:
     languages: str = "eng"
     dpi: int = 300
     max_pixels: int = 60_000_000
-    timeout: int = 60
+    timeout: float = 60
 
 
 @dataclass
 class OcrPage:
     index: int
-    words: list[tuple[str, float, float, float, float, float]] = field(default_factory=list)  # text, box, conf
+    words: list[tuple[str, float, float, float, float, float, int]] = field(default_factory=list)  # text, box, conf, line
     width: int = 0
     height: int = 0
     confidence: float = 0.0  # mean word confidence, 0..1
@@ -110,20 +110,22 @@ def _render(job: OcrJob, folder: str) -> tuple[str, int, int]:
         return target, page.width, page.height
 
 
-def _read_words(path: str, job: OcrJob) -> tuple[list[tuple[str, float, float, float, float, float]], float]:
+def _read_words(path: str, job: OcrJob) -> tuple[list[tuple[str, float, float, float, float, float, int]], float]:
     import pytesseract
 
     data = pytesseract.image_to_data(
         path, lang=job.languages, config="--psm 3", timeout=job.timeout, output_type=pytesseract.Output.DICT
     )
     words = []
-    for text, conf, left, top, width, height in zip(
-        data["text"], data["conf"], data["left"], data["top"], data["width"], data["height"], strict=False
+    for text, conf, left, top, width, height, block, paragraph, line in zip(
+        data["text"], data["conf"], data["left"], data["top"], data["width"], data["height"], data["block_num"],
+        data["par_num"], data["line_num"], strict=False
     ):
         text = (text or "").strip()
         confidence = float(conf)
         if text and confidence >= 0:
-            words.append((text, float(left), float(top), float(left + width), float(top + height), confidence / 100))
+            words.append((text, float(left), float(top), float(left + width), float(top + height), confidence / 100,
+                          block * 1_000_000 + paragraph * 1000 + line))
     mean = sum(w[5] for w in words) / len(words) if words else 0.0
     return words, mean
 

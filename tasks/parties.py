@@ -117,7 +117,7 @@ def _vat_id(reader: Reader, block: set[int]) -> FieldValue | None:
 def _iban(reader: Reader, block: set[int]) -> FieldValue | None:
     best: tuple[float, Found] | None = None
     for index, line in enumerate(reader.lines):
-        for iban, _ in find_ibans(line.text):
+        for iban, _ in find_ibans(" ".join(line.text.split())):
             score = 0.95 - (0.4 if index in block else 0.0)
             if best is None or score > best[0]:
                 best = (score, Found(iban, score, line, line.cells[0]))

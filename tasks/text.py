@@ -142,18 +142,34 @@ class DocumentText:
         return sources.pop() if len(sources) == 1 else "mixed"
 
 
-def build_lines(words: list[Word], page: int) -> list[Line]:
-    """Group words into lines (by vertical overlap) and lines into cells (by horizontal gaps)."""
+def _centre(row: list[Word]) -> float:
+    return sum((w[2] + w[4]) / 2 for w in row) / len(row)
+
+
+def build_lines(words: list[Word], page: int, line_keys: list[int] | None = None) -> list[Line]:
+    """Group words into lines (by vertical overlap, starting from OCR's own lines when given,
+    which follow a skewed scan) and lines into cells (by horizontal gaps)."""
+    if line_keys is not None:
+        grouped: dict[int, list[Word]] = {}
+        for word, key in zip(words, line_keys, strict=True):
+            grouped.setdefault(key, []).append(word)
+        pieces = sorted(grouped.values(), key=_centre)
+    else:
+        pieces = [[w] for w in sorted(words, key=lambda w: (w[2] + w[4]) / 2)]
     rows: list[list[Word]] = []
-    for word in sorted(words, key=lambda w: (w[2] + w[4]) / 2):
-        centre, height = (word[2] + word[4]) / 2, word[4] - word[2]
+    for piece in pieces:
+        centre = _centre(piece)
+        height = max(w[4] - w[2] for w in piece)
         if rows:
             last = rows[-1]
             top, bottom = min(w[2] for w in last), max(w[4] for w in last)
-            if top - height * 0.1 <= centre <= bottom + height * 0.1 and abs(centre - (top + bottom) / 2) < height * 0.6:
-                last.append(word)
+            overlapping_x = line_keys is not None and any(
+                w[1] < o[3] and o[1] < w[3] for w in piece for o in last)
+            if (not overlapping_x and top - height * 0.1 <= centre <= bottom + height * 0.1
+                    and abs(centre - _centre(last)) < height * 0.6):
+                last.extend(piece)
                 continue
-        rows.append([word])
+        rows.append(list(piece))
     lines = []
     for row in rows:
         row.sort(key=lambda w: w[1])
@@ -189,8 +205,9 @@ def _text_page(page: pymupdf.Page, number: int) -> PageText | None:
 def _ocr_page(result, number: int) -> PageText:  # type: ignore[no-untyped-def]
     if result.error:
         return PageText(number, "ocr", error=result.error, confidence=0.0)
-    return PageText(number, "ocr", build_lines(result.words, number), result.width, result.height,
-                    result.confidence, result.rotation)
+    words = [w[:6] for w in result.words]
+    lines = build_lines(words, number, [w[6] for w in result.words])
+    return PageText(number, "ocr", lines, result.width, result.height, result.confidence, result.rotation)
 
 
 def read_document(path: Path, kind: str, name: str, ocr: OcrSettings) -> DocumentText:
@@ -245,16 +262,17 @@ def _frame_count(path: Path, name: str, max_pixels: int) -> int:
 
     from PIL import Image, UnidentifiedImageError
 
+    guard, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None  # only the header is read; the limit is ours
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(path) as image:
                 width, height = image.size
                 frames = int(getattr(image, "n_frames", 1))
-    except Image.DecompressionBombError as err:
-        raise UnreadableDocument(f"{name}: the image is too large to read ({err})") from err
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as err:
         raise UnreadableDocument(f"{name}: not a readable image ({err})") from err
+    finally:
+        Image.MAX_IMAGE_PIXELS = guard
     if width * height > max_pixels:
         raise UnreadableDocument(
             f"{name}: the image is {width} x {height} px ({width * height / 1e6:.0f} Mpx), over the limit of "

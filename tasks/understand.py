@@ -106,8 +106,12 @@ def _understand(path: Path, result: Understanding, ocr: OcrSettings, templates: 
         pdf = open_pdf(path.read_bytes(), result.name)
         try:
             einvoice = einvoice_in_pdf(pdf, result.name)
+            damaged = bool(getattr(pdf, "is_repaired", False))
         finally:
             pdf.close()
+        if damaged:
+            result.reasons.append(f"{result.name}: the PDF is damaged (truncated or corrupt); only what could be "
+                                  "repaired was read")
     elif result.kind != "image":
         raise UnreadableDocument(f"{result.name}: a {result.kind} file is not a document that holds an invoice")
     if einvoice is not None:
@@ -125,7 +129,9 @@ def _understand(path: Path, result: Understanding, ocr: OcrSettings, templates: 
         result.reasons.extend(document.notes)
         if not result.text.strip():
             unread = [p for p in document.pages if p.error]
-            raise UnreadableDocument(f"{result.name}: no text could be read" + (f" ({unread[0].error})" if unread else ""))
+            damaged = " (the PDF is damaged: truncated or corrupt)" if any("damaged" in r for r in result.reasons) else ""
+            raise UnreadableDocument(f"{result.name}: no text could be read{damaged}"
+                                     + (f" ({unread[0].error})" if unread else ""))
         template = best_template(templates, result.text)
         fields, _ = extract_fields(document, template.options if template else None)
         if template is not None:

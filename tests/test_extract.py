@@ -1,0 +1,229 @@
+"""Field extraction: value parsers, the labelled corpus (text PDFs), e-invoice XML, templates,
+bad input and the `invoices extract` command. No OCR here (see test_ocr.py)."""
+
+import json
+import struct
+import zlib
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pymupdf
+import pytest
+from typer.testing import CliRunner
+
+from deployments.cli import app
+from tasks.fields import (
+    currencies_in,
+    find_dates,
+    find_ibans,
+    find_vat_ids,
+    parse_amount,
+    payment_terms_days,
+)
+from tasks.settings import OcrSettings, get_settings
+from tasks.understand import JSON_KEYS, understand_bytes, understand_file
+from tasks.vendor_templates import Template, load_yaml_templates
+from tests.fixtures_corpus import corpus_cases, mismatches
+from tests.pdfs import encrypted_pdf, text_pdf
+
+OCR = OcrSettings()
+
+
+@pytest.mark.parametrize(
+    ("printed", "value"),
+    [("1,234.56", "1234.56"), ("1.234,56", "1234.56"), ("1'234.56", "1234.56"), ("1\u2019234.56", "1234.56"),
+     ("1 234,56", "1234.56"), ("1\u202f234,56 €", "1234.56"), ("$ 12.5", "12.5"), ("EUR -7,00", "-7.00"),
+     ("(7.00)", "-7.00"), ("12,00-", "-12.00"), ("1.234", "1234"), ("1,234,567.89", "1234567.89"), ("0,99", "0.99")],
+)
+def test_amounts_in_every_listed_format(printed, value):
+    assert parse_amount(printed) == Decimal(value)
+
+
+def test_percentages_are_not_amounts():
+    assert parse_amount("19 %") is None and parse_amount("VAT 20%") is None
+
+
+def test_dates_numeric_iso_and_written_in_four_languages():
+    text = ("12.03.2024 | 2024-03-13 | 14 March 2024 | March 15, 2024 | 16. März 2024 | 1er avril 2024 | "
+            "18 maart 2024 | 19 févr. 2024")
+    assert [d for d, _, _ in find_dates(text)] == [
+        date(2024, 3, 12), date(2024, 3, 13), date(2024, 3, 14), date(2024, 3, 15), date(2024, 3, 16),
+        date(2024, 4, 1), date(2024, 3, 18), date(2024, 2, 19)]
+
+
+def test_an_ambiguous_date_is_read_the_way_the_rest_of_the_page_reads():
+    us = text_pdf(["ACME Inc.", "Invoice No: 77-1", "Invoice Date: 03/04/2024", "Due Date: 04/25/2024",
+                   "Total: $ 100.00"])
+    eu = text_pdf(["ACME Ltd", "Invoice No: 77-2", "Invoice Date: 03/04/2024", "Due Date: 25/04/2024",
+                   "Total: 100.00 GBP"])
+    assert understand_bytes(us, "us.pdf", OCR).value("issue_date") == date(2024, 3, 4)
+    assert understand_bytes(eu, "eu.pdf", OCR).value("issue_date") == date(2024, 4, 3)
+
+
+def test_currencies_vat_ids_ibans_and_payment_terms():
+    assert currencies_in("Total 12,00 € / 5 USD / £3 / CHF 4") == ["EUR", "USD", "GBP", "CHF"]
+    assert [v for v, _, ok in find_vat_ids("USt-IdNr.: DE 136 695 976, TVA FR40303265045") if ok] == [
+        "DE136695976", "FR40303265045"]
+    assert find_ibans("IBAN: DE89 3704 0044 0532 0130 00 BIC COBADEFFXXX")[0][0] == "DE89370400440532013000"
+    assert find_ibans("IBAN: DE88 3704 0044 0532 0130 00") == []  # wrong check digits
+    assert [payment_terms_days(t) for t in ("Net 30", "Zahlbar innerhalb von 14 Tagen", "Paiement à 45 jours",
+                                            "Betaling binnen 21 dagen", "Due upon receipt")] == [30, 14, 45, 21, 0]
+
+
+@pytest.mark.parametrize("path", corpus_cases(scanned=False), ids=lambda p: p.stem)
+def test_golden_text_invoices(path):
+    result = understand_file(path, path.name, OCR)
+    assert result.error is None and result.text_source == "text"
+    assert mismatches(result, path) == {}
+    assert not result.needs_review, result.reasons
+
+
+def test_payment_terms_give_the_due_date_and_credit_notes_are_flagged():
+    pdf = text_pdf(["Nordlicht Systems GmbH", "Gutschrift", "Gutschrift-Nr.: GS-2024-7", "Datum: 01.02.2024",
+                    "Gesamtbetrag: -119,00 EUR", "Zahlbar innerhalb von 14 Tagen"])
+    result = understand_bytes(pdf, "gs.pdf", OCR)
+    assert result.value("due_date") == date(2024, 2, 15) and result.fields["due_date"].note == "payment terms: 14 days"
+    assert result.value("is_credit_note") is True and result.value("total") == Decimal("-119.00")
+
+
+CII = """<?xml version="1.0" encoding="UTF-8"?>
+<rsm:CrossIndustryInvoice xmlns:rsm="urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100"
+  xmlns:ram="urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100"
+  xmlns:udt="urn:un:unece:uncefact:data:standard:UnqualifiedDataType:100">
+ <rsm:ExchangedDocument><ram:ID>FX-2024-001</ram:ID><ram:TypeCode>380</ram:TypeCode>
+  <ram:IssueDateTime><udt:DateTimeString format="102">20240305</udt:DateTimeString></ram:IssueDateTime></rsm:ExchangedDocument>
+ <rsm:SupplyChainTradeTransaction>
+  <ram:ApplicableHeaderTradeAgreement>
+   <ram:SellerTradeParty><ram:Name>Lumen Werkstatt GmbH</ram:Name>
+    <ram:SpecifiedTaxRegistration><ram:ID schemeID="VA">DE136695976</ram:ID></ram:SpecifiedTaxRegistration></ram:SellerTradeParty>
+   <ram:BuyerTradeParty><ram:Name>Orchard Bureau SAS</ram:Name></ram:BuyerTradeParty>
+   <ram:BuyerOrderReferencedDocument><ram:IssuerAssignedID>PO-7</ram:IssuerAssignedID></ram:BuyerOrderReferencedDocument>
+  </ram:ApplicableHeaderTradeAgreement>
+  <ram:ApplicableHeaderTradeSettlement><ram:InvoiceCurrencyCode>EUR</ram:InvoiceCurrencyCode>
+   <ram:SpecifiedTradeSettlementPaymentMeans><ram:PayeePartyCreditorFinancialAccount>
+    <ram:IBANID>DE89370400440532013000</ram:IBANID></ram:PayeePartyCreditorFinancialAccount></ram:SpecifiedTradeSettlementPaymentMeans>
+   <ram:SpecifiedTradePaymentTerms><ram:DueDateDateTime><udt:DateTimeString format="102">20240404</udt:DateTimeString>
+    </ram:DueDateDateTime></ram:SpecifiedTradePaymentTerms>
+   <ram:SpecifiedTradeSettlementHeaderMonetarySummation>
+    <ram:TaxBasisTotalAmount>100.00</ram:TaxBasisTotalAmount><ram:TaxTotalAmount currencyID="EUR">19.00</ram:TaxTotalAmount>
+    <ram:GrandTotalAmount>119.00</ram:GrandTotalAmount><ram:DuePayableAmount>119.00</ram:DuePayableAmount>
+   </ram:SpecifiedTradeSettlementHeaderMonetarySummation></ram:ApplicableHeaderTradeSettlement>
+ </rsm:SupplyChainTradeTransaction></rsm:CrossIndustryInvoice>"""
+
+UBL_CREDIT_NOTE = """<?xml version="1.0" encoding="UTF-8"?>
+<CreditNote xmlns="urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2"
+  xmlns:cac="urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
+  xmlns:cbc="urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2">
+ <cbc:ID>CN-88</cbc:ID><cbc:IssueDate>2024-06-01</cbc:IssueDate><cbc:DocumentCurrencyCode>GBP</cbc:DocumentCurrencyCode>
+ <cac:AccountingSupplierParty><cac:Party><cac:PartyName><cbc:Name>Harbour Media Ltd</cbc:Name></cac:PartyName>
+  <cac:PartyTaxScheme><cbc:CompanyID>GB980780684</cbc:CompanyID></cac:PartyTaxScheme></cac:Party></cac:AccountingSupplierParty>
+ <cac:TaxTotal><cbc:TaxAmount currencyID="GBP">4.00</cbc:TaxAmount></cac:TaxTotal>
+ <cac:LegalMonetaryTotal><cbc:TaxExclusiveAmount currencyID="GBP">20.00</cbc:TaxExclusiveAmount>
+  <cbc:TaxInclusiveAmount currencyID="GBP">24.00</cbc:TaxInclusiveAmount><cbc:PayableAmount currencyID="GBP">24.00</cbc:PayableAmount>
+ </cac:LegalMonetaryTotal></CreditNote>"""
+
+
+def test_factur_x_xml_inside_a_pdf_wins_over_the_page():
+    document = pymupdf.open(stream=text_pdf(["Invoice No: WRONG-1", "Total: 999.00 EUR"]), filetype="pdf")
+    document.embfile_add("factur-x.xml", CII.encode())
+    result = understand_bytes(document.tobytes(), "facturx.pdf", OCR)
+    record = result.as_json()
+    assert record | {"file": None} == {
+        "file": None, "invoice_number": "FX-2024-001", "issue_date": "2024-03-05", "due_date": "2024-04-04",
+        "vendor": "Lumen Werkstatt GmbH", "vendor_vat_id": "DE136695976", "iban": "DE89370400440532013000",
+        "currency": "EUR", "net": "100.00", "tax": "19.00", "total": "119.00", "confidence": 1.0,
+        "needs_review": False, "reasons": []}
+    assert result.text_source == "xml" and {f.source for f in result.fields.values()} == {"xml"}
+    assert result.value("reference") == "PO-7" and result.value("customer") == "Orchard Bureau SAS"
+
+
+def test_a_ubl_credit_note_file():
+    result = understand_bytes(UBL_CREDIT_NOTE.encode(), "cn.xml", OCR)
+    assert (result.value("invoice_number"), result.value("total"), result.value("currency")) == ("CN-88", Decimal("24.00"), "GBP")
+    assert result.value("is_credit_note") is True and result.value("vendor_vat_id") == "GB980780684"
+
+
+def test_a_template_overrides_fields_and_exclude_keywords_stop_it(tmp_path):
+    (tmp_path / "acme.yml").write_text(
+        "keywords: ['Acme Tools GmbH']\nexclude_keywords: ['Mahnung']\nvendor: Acme Tools GmbH\n"
+        "fields:\n  invoice_number: 'Beleg\\s*:\\s*(\\S+)'\n  total: {regex: 'Zahlbetrag\\s+(\\S+)', type: amount}\n")
+    [template] = load_yaml_templates(tmp_path)
+    pdf = text_pdf(["Acme Tools GmbH", "Beleg: B-77", "Datum: 02.05.2024", "Summe: 50,00 EUR", "Zahlbetrag 59,50"])
+    result = understand_bytes(pdf, "acme.pdf", OCR, [template])
+    assert result.template == "acme" and result.value("invoice_number") == "B-77"
+    assert result.value("total") == Decimal("59.50") and result.fields["total"].source == "template"
+    assert template.check("Acme Tools GmbH Mahnung") == (False, "excluded by: 'Mahnung'")
+    assert isinstance(template, Template)
+
+
+def _png_header(width: int, height: int) -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))
+
+
+def test_bad_input_gives_a_clear_reason_and_no_crash():
+    pdf = text_pdf(["Invoice No: 1", "Total: 10.00 EUR"])
+    many = pymupdf.open()
+    for number in range(500):
+        many.new_page().insert_text((72, 72), f"Page {number + 1} of a long report with no invoice on it")
+    cases = {
+        "locked.pdf": encrypted_pdf(["Invoice No: 1"]),
+        "truncated.pdf": pdf[: len(pdf) // 3],
+        "garbage.pdf": b"%PDF-1.7\n" + b"\x00garbage" * 100,
+        "huge.png": _png_header(20_000, 20_000),
+        "long.pdf": many.tobytes(),
+    }
+    reasons = {name: understand_bytes(data, name, OCR).reasons for name, data in cases.items()}
+    assert "password-protected" in reasons["locked.pdf"][0]
+    assert "not a readable PDF" in reasons["truncated.pdf"][0] or "damaged" in reasons["truncated.pdf"][0]
+    assert "not a readable PDF" in reasons["garbage.pdf"][0]
+    assert "20000 x 20000 px" in reasons["huge.png"][0] and "INVOICES_OCR__MAX_PIXELS" in reasons["huge.png"][0]
+    assert any("only the first 50 of 500 pages" in r for r in reasons["long.pdf"])
+    assert any("no invoice found" in r for r in reasons["long.pdf"])
+
+
+@pytest.fixture
+def cli_env(tmp_path, monkeypatch):
+    """A data folder with no database, and settings read afresh."""
+    monkeypatch.setenv("INVOICES_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("INVOICES_TEMPLATES_DIR", str(tmp_path / "templates"))
+    monkeypatch.chdir(tmp_path)
+    get_settings.cache_clear()
+    yield tmp_path
+    get_settings.cache_clear()
+
+
+def test_invoices_extract_json_has_exactly_the_promised_keys(tmp_path, cli_env):
+    [first] = corpus_cases(scanned=False)[:1]
+    (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.4 broken")
+    outcome = CliRunner().invoke(app, ["extract", str(first), str(tmp_path / "broken.pdf"), "--json"])
+    assert outcome.exit_code == 0, outcome.output
+    good, bad = (json.loads(line) for line in outcome.output.strip().splitlines())
+    assert tuple(good) == JSON_KEYS and tuple(bad) == JSON_KEYS
+    expected = json.loads(first.with_suffix(".json").read_text())
+    assert {k: good[k] for k in ("invoice_number", "total", "currency")} == {
+        k: expected[k] for k in ("invoice_number", "total", "currency")}
+    assert 0 <= good["confidence"] <= 1 and good["needs_review"] is False
+    assert bad["invoice_number"] is None and bad["needs_review"] is True and "not a readable PDF" in bad["reasons"][0]
+    assert not (tmp_path / "data" / "invoices.db").exists()  # nothing stored
+
+
+def test_templates_check_says_which_template_matches_and_why(tmp_path, cli_env):
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "acme.yml").write_text("keywords: ['Acme Tools', 'Beleg']\nfields:\n  reference: {value: X-1}\n")
+    (tmp_path / "templates" / "other.yml").write_text("keywords: ['Someone Else']\n")
+    pdf = tmp_path / "acme.pdf"
+    pdf.write_bytes(text_pdf(["Acme Tools GmbH", "Beleg: B-77", "Total: 5,00 EUR"]))
+    outcome = CliRunner().invoke(app, ["templates", "check", str(pdf)], env={"COLUMNS": "250"})
+    assert outcome.exit_code == 0, outcome.output
+    assert "acme (used)" in outcome.output and "all keywords found" in outcome.output
+    assert "keyword(s) not found: 'Someone Else'" in outcome.output and "X-1" in outcome.output
+
+
+def test_the_example_templates_load():
+    names = {t.name for t in load_yaml_templates(Path(__file__).parent.parent / "templates")}
+    assert {"example-telecom", "example-supplier-credit-notes"} <= names
