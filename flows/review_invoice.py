@@ -1,0 +1,90 @@
+"""review-invoice: pause for a person to correct an invoice that needs review, in a Prefect UI form."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Literal
+
+from prefect import flow, get_run_logger
+from prefect.exceptions import FlowPauseTimeout
+from prefect.flow_runs import pause_flow_run
+from prefect.input import RunInput
+from prefect.runtime import flow_run
+from sqlalchemy import select
+
+from db.models import Invoice, InvoiceStatus
+from db.session import session_scope
+from tasks.reporting import publish_markdown, summary_markdown
+from tasks.review import apply_review, review_description, review_values
+from tasks.run_alerts import ALERT_HOOKS
+
+
+class InvoiceReview(RunInput):
+    """The review form: the extracted values, to be corrected where wrong."""
+
+    counterparty: str
+    invoice_number: str
+    issue_date: date | None = None
+    due_date: date | None = None
+    currency: str = "EUR"
+    net: Decimal | None = None
+    tax: Decimal | None = None
+    total: Decimal | None = None
+    vat_id: str | None = None
+    iban: str | None = None
+    reference: str | None = None
+    status: Literal["open", "paid", "partially_paid", "disputed", "cancelled"] = "open"
+    reviewer: str = ""
+    remember_for_vendor: bool = True
+
+
+def _next_for_review(invoice_id: int | None) -> Invoice | None:
+    with session_scope() as session:
+        if invoice_id is not None:
+            return session.get(Invoice, invoice_id)
+        return session.scalars(
+            select(Invoice).where(Invoice.status == InvoiceStatus.NEEDS_REVIEW.value).order_by(Invoice.id).limit(1)
+        ).first()
+
+
+@flow(name="review-invoice", **ALERT_HOOKS)
+def review_invoice(invoice_id: int | None = None, timeout_hours: float = 24.0) -> dict[str, object]:
+    """Show an invoice that needs review as a form, wait for the answer, save the correction.
+
+    Args:
+        invoice_id: the invoice to review; empty for the oldest one that needs review.
+        timeout_hours: how long to wait for an answer; then the invoice stays in needs_review.
+    """
+    logger = get_run_logger()
+    invoice = _next_for_review(invoice_id)
+    if invoice is None:
+        message = f"invoice {invoice_id} does not exist" if invoice_id else "no invoice needs review"
+        publish_markdown("review-invoice", f"# Review\n\n{message.capitalize()}.", message)
+        return {"status": "nothing to review" if invoice_id is None else "not found"}
+    form = InvoiceReview.with_initial_data(
+        description=review_description(invoice, None), **review_values(invoice)
+    )
+    logger.info("waiting up to %.1f h for a review of invoice %s from %s: resume this run to answer",
+                timeout_hours, invoice.number, invoice.counterparty)
+    try:
+        answer = pause_flow_run(wait_for_input=form, timeout=int(timeout_hours * 3600), poll_interval=2)
+    except FlowPauseTimeout:
+        publish_markdown(
+            "review-invoice",
+            f"# Review\n\nNobody answered within {timeout_hours:g} h; invoice {invoice.number} from "
+            f"{invoice.counterparty} stays in needs_review.",
+            "timed out",
+        )
+        return {"status": "timed out", "invoice_id": invoice.id}
+    data = answer.model_dump(exclude={"reviewer", "remember_for_vendor"})
+    with session_scope() as session:
+        outcome = apply_review(session, invoice.id, data, answer.reviewer, answer.remember_for_vendor,
+                               flow_run_id=str(flow_run.get_id() or ""))
+    counts = {"invoice": f"{data['invoice_number']} ({data['counterparty']})", "fields changed": len(outcome.changes),
+              "template hint": outcome.template or "none"}
+    changed = [{"field": field, "before": old, "after": new} for field, (old, new) in outcome.changes.items()]
+    publish_markdown("review-invoice", summary_markdown("Review saved", counts, changed or None,
+                                                        ["field", "before", "after"]), "review saved")
+    return {"status": "reviewed", "invoice_id": outcome.invoice_id, "changes": outcome.changes,
+            "template": outcome.template}
