@@ -21,6 +21,7 @@ import pickle
 import re
 import tempfile
 from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -43,6 +44,8 @@ logger = logging.getLogger(__name__)
 BATCH = 2000
 MAX_LISTED = 1000  # rejected rows listed in a report (all are counted)
 Progress = Callable[[str, int], None]  # (sheet, rows read so far)
+# A progress display (the CLI on a terminal) set around a flow run, since a flow parameter cannot hold it.
+PROGRESS: ContextVar[Progress | None] = ContextVar("workbook_progress", default=None)
 
 
 @dataclass
@@ -151,12 +154,12 @@ def _unit(rows: list[tuple[Any, ...]], report: ImportReport) -> Unit:
     first = rows[0]
     unit = Unit(counterparty=first[2], number=first[3], counterparty_key=first[5], invoice_key=first[4])
     merged: dict[str, Any] = {}
-    differing: dict[str, list[Any]] = {}
+    differing: set[str] = set()
     seen_sheets: dict[str, int] = {}
     for sheet, number, _cp, _n, _k, _ck, values, record, digest in rows:
         for name, value in values.items():
             if name in merged and merged[name] != value:
-                differing.setdefault(name, [str(merged[name])]).append(str(value))
+                differing.add(name)
             merged.setdefault(name, value)
         if sheet in seen_sheets:
             unit.duplicates.append((sheet, number, seen_sheets[sheet]))
@@ -167,9 +170,13 @@ def _unit(rows: list[tuple[Any, ...]], report: ImportReport) -> Unit:
     if differing:
         unit.conflict = True
         places = [f"{sheet}!{number}" for sheet, number, *_ in rows]
-        report.conflicts.append({"counterparty": first[2], "number": first[3], "rows": places,
-                                 "fields": {k: sorted(set(v)) for k, v in differing.items()}})
+        fields = {name: [_text(row[6].get(name)) for row in rows] for name in sorted(differing)}
+        report.conflicts.append({"counterparty": first[2], "number": first[3], "rows": places, "fields": fields})
     return unit
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
 
 
 def import_workbook(
@@ -187,6 +194,7 @@ def import_workbook(
 ) -> ImportReport:
     """Import one workbook file. A file-level problem raises WorkbookError and writes nothing."""
     path = Path(path)
+    progress = progress or PROGRESS.get()
     name = workbook_name(original_name or path.name)
     report = ImportReport(workbook=name, file=original_name or path.name, sha256=sha256_file(path), dry_run=dry_run)
     fingerprint = _mapping_fingerprint(mapping_file)
