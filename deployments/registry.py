@@ -76,4 +76,12 @@ def deployment_specs(settings: Settings) -> list[DeploymentSpec]:
             parameters={"force": False},
             tags=("reading",),
         ),
+        DeploymentSpec(
+            name="consolidate-workbook",
+            entrypoint="flows/consolidate_workbook.py:consolidate_workbook",
+            description="Import an Excel workbook into the invoices (every row accounted for: new, updated, "
+            "unchanged, conflicts, rejected); started by intake for each workbook, or by hand with a path.",
+            parameters={"dry_run": False},
+            tags=("workbook",),  # imports queue on a database lock, so none is ever cancelled
+        ),
     ]

@@ -22,7 +22,13 @@ def _handlers() -> dict[str, Callable[[int], Any]]:
     def read(document_id: int) -> Any:
         return process_document(document_id=document_id)
 
-    return {"pdf": read, "image": read, "xml": read}
+    def consolidate(document_id: int) -> Any:
+        from flows.consolidate_workbook import consolidate_workbook
+
+        # a workbook that cannot be read fails its own run (and the document), not the intake run
+        return consolidate_workbook(document_id=document_id, return_state=True)
+
+    return {"pdf": read, "image": read, "xml": read, "xlsx": consolidate}
 
 
 def hand_over(document_ids: list[int]) -> dict[str, int]:

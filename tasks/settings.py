@@ -216,6 +216,22 @@ class BackupSettings(BaseModel):
     tool_timeout_minutes: int = Field(default=120, ge=1, description="Time limit of one pg_dump or pg_restore run.")
 
 
+class WorkbookSettings(BaseModel):
+    """Workbook consolidation (import-workbook, consolidate-workbook, export-workbook)."""
+
+    mapping_file: Path | None = Field(
+        default=None,
+        description="YAML/JSON file with extra header names, status words and per-tab settings "
+        "(used when a run names none).",
+    )
+    max_uncompressed_mb: int = Field(
+        default=1024, ge=1, description="Workbooks that expand to more than this are refused (zip bombs)."
+    )
+    max_compression_ratio: int = Field(
+        default=200, ge=10, description="A workbook part that expands more than this many times is refused."
+    )
+
+
 class Settings(BaseSettings):
     """Everything the system can be told, with defaults that run on a laptop."""
 
@@ -242,6 +258,7 @@ class Settings(BaseSettings):
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     reminders: ReminderSettings = Field(default_factory=ReminderSettings)
     backup: BackupSettings = Field(default_factory=BackupSettings)
+    workbook: WorkbookSettings = Field(default_factory=WorkbookSettings)
 
     @field_validator("time_zone")
     @classmethod

@@ -24,7 +24,7 @@ _AMOUNT_CHARS = re.compile(r"[^0-9.,\-+()]")
 _SPACES = re.compile(r"[\s\u00a0\u202f'’]")
 _ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ][0-9:.]+)?$")
 _NUMERIC_DATE = re.compile(r"(\d{1,4})[./-](\d{1,2})[./-](\d{1,4})$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_EMAIL = re.compile(r"[^@\s<]+@[^@\s>]+")
 
 
 def check_cell(value: Any) -> None:
@@ -46,7 +46,7 @@ def text(value: Any) -> str | None:
         value = value.date() if value.time() == datetime.min.time() else value
     if isinstance(value, (date, datetime)):
         value = value.isoformat()
-    result = " ".join(str(value).split())
+    result = str(value).strip()
     return result or None
 
 
@@ -224,7 +224,7 @@ def email(value: Any) -> str | None:
     raw = text(value)
     if raw is None:
         return None
-    if not _EMAIL.match(raw):
+    if not _EMAIL.search(raw):
         raise ValueError(f"{raw!r} is not an email address")
     return raw
 
