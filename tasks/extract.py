@@ -105,13 +105,22 @@ class Reader:
             for folded in cells:
                 starts.append(offset)
                 offset += len(folded) + 1
-            for match in pattern.finditer(joined):
-                if skip and skip(joined, match):
-                    continue
-                position = max(i for i, start in enumerate(starts) if start < max(match.end(), 1))
-                found = self._after(index, position, match.end() - starts[position], parse, below)
-                if found is not None:
-                    yield found
+            seen: set[tuple[int, int]] = set()
+            for first, folded in enumerate(cells):
+                limit = starts[first + 1] + len(cells[first + 1]) if first + 1 < len(cells) else len(joined)
+                for match in pattern.finditer(joined, starts[first], limit):
+                    if match.start() >= starts[first] + len(folded):
+                        break  # starts in the next cell: read from there
+                    crosses = match.end() > starts[first] + len(folded)
+                    if (crosses and match.start() != starts[first]) or match.span() in seen:
+                        continue  # a label runs over two cells only from the start of the first
+                    seen.add(match.span())
+                    if skip and skip(joined, match):
+                        continue
+                    position = first + 1 if crosses else first
+                    found = self._after(index, position, match.end() - starts[position], parse, below)
+                    if found is not None:
+                        yield found
 
     def _after(self, index: int, position: int, end: int, parse: Callable[[str], Any], below: int) -> Found | None:
         line = self.lines[index]

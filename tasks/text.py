@@ -175,9 +175,11 @@ def build_lines(words: list[Word], page: int, line_keys: list[int] | None = None
         row.sort(key=lambda w: w[1])
         heights = sorted(w[4] - w[2] for w in row)
         height = heights[min(len(heights) - 1, int(len(heights) * 0.8))] or 1.0
+        widths = sorted((w[3] - w[1]) / len(w[0]) for w in row if len(w[0]) >= 2) or [height * 0.5]
+        gap = 2.5 * widths[len(widths) // 2]  # a column gap: wider than a few characters (monospace too)
         cells: list[list[Word]] = [[row[0]]]
         for word in row[1:]:
-            if word[1] - cells[-1][-1][3] > height * 1.1:
+            if word[1] - cells[-1][-1][3] > gap:
                 cells.append([word])
             else:
                 cells[-1].append(word)

@@ -1,0 +1,81 @@
+"""OCR with the real tesseract: scans from the corpus, mixed PDFs, multi-page TIFF, limits.
+Kept few and small: every page costs tesseract seconds."""
+
+import io
+import random
+
+import pymupdf
+import pytest
+from PIL import Image, ImageDraw
+
+from tasks.ocr import OcrJob, read_page, tesseract_available
+from tasks.settings import OcrSettings
+from tasks.understand import understand_bytes, understand_file
+from tests.fixtures_corpus import corpus_cases, mismatches
+
+OCR = OcrSettings()
+SCANS = [p for p in corpus_cases(scanned=True) if any(k in p.name for k in ("upside-down", "lowres", "tiff"))]
+
+
+def test_tesseract_and_the_language_packs_are_installed():
+    import pytesseract
+
+    assert tesseract_available()
+    assert set(OCR.languages.split("+")) <= set(pytesseract.get_languages(config=""))
+
+
+@pytest.mark.parametrize("path", SCANS, ids=lambda p: p.stem)
+def test_golden_scans(path):
+    result = understand_file(path, path.name, OCR)
+    assert result.error is None and result.text_source == "ocr"
+    assert mismatches(result, path) == {}
+    assert all(f.source == "ocr" for f in result.fields.values() if f.source != "text" or f.note)
+
+
+def _text_image(lines: list[str], size: tuple[int, int] = (1240, 600)) -> Image.Image:
+    image = Image.new("L", size, 255)
+    draw = ImageDraw.Draw(image)
+    for row, line in enumerate(lines):
+        draw.text((60, 60 + row * 60), line, fill=0, font_size=36)
+    return image
+
+
+def test_a_mixed_pdf_is_read_page_by_page_and_a_multipage_tiff_frame_by_frame():
+    document = pymupdf.open()
+    document.new_page().insert_text((72, 72), "ACME Tools GmbH   Rechnung Nr. R-2024-55   Datum 02.05.2024", fontsize=10)
+    scanned = document.new_page()
+    png = io.BytesIO()
+    _text_image(["Gesamtbetrag 119,00 EUR"]).save(png, "PNG", dpi=(300, 300))
+    scanned.insert_image(scanned.rect, stream=png.getvalue())
+    mixed = understand_bytes(document.tobytes(), "mixed.pdf", OCR)
+    assert mixed.text_source == "mixed" and mixed.page_count == 2
+    assert mixed.value("invoice_number") == "R-2024-55" and str(mixed.value("total")) == "119.00"
+    assert mixed.fields["invoice_number"].source == "text" and mixed.fields["total"].source == "ocr"
+
+    frames = [_text_image(["Invoice No: T-77", "Date: 2024-05-02"]), _text_image(["Total due: 42.50 USD"])]
+    tiff = io.BytesIO()
+    frames[0].save(tiff, "TIFF", save_all=True, append_images=frames[1:], dpi=(300, 300))
+    read = understand_bytes(tiff.getvalue(), "two-pages.tif", OCR)
+    assert read.page_count == 2 and read.value("invoice_number") == "T-77" and str(read.value("total")) == "42.50"
+
+
+def test_ocr_stops_at_the_page_time_limit_with_a_reason(tmp_path):
+    path = tmp_path / "page.png"
+    _text_image(["Invoice No: 1"] * 8).save(path)
+    page = read_page(OcrJob(str(path), "image", 0, "eng", timeout=0.01))
+    assert page.words == [] and "OCR stopped after 0.01 s" in (page.error or "")
+
+
+def test_a_photo_that_is_not_an_invoice_is_reported_as_such():
+    rng = random.Random(3)
+    photo = Image.new("RGB", (640, 480), (90, 140, 200))
+    draw = ImageDraw.Draw(photo)
+    for _ in range(40):
+        x, y = rng.randrange(640), rng.randrange(480)
+        draw.ellipse((x, y, x + rng.randrange(20, 120), y + rng.randrange(20, 120)),
+                     fill=(rng.randrange(256), rng.randrange(256), rng.randrange(256)))
+    jpeg = io.BytesIO()
+    photo.save(jpeg, "JPEG")
+    result = understand_bytes(jpeg.getvalue(), "holiday.jpg", OCR)
+    assert not result.is_invoice and result.needs_review
+    assert "no invoice found" in result.reasons[0] or "no text could be read" in result.reasons[0]
