@@ -1,0 +1,73 @@
+"""No-op scheduled runs on a local Prefect server: ingest-folder with an empty inbox and
+poll-mailbox with nothing new, against an empty flow as the baseline (same server, same run)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from statistics import median
+
+ROUNDS = int(os.environ.get("BENCH_RUNS_ROUNDS", "5"))
+
+
+def _start_server(home: Path) -> tuple[subprocess.Popen, str]:
+    from tests.fixtures_prefect_live import free_port, wait_healthy
+
+    port = free_port()
+    api = f"http://127.0.0.1:{port}/api"
+    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    log = home / "server.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen([str(Path(sys.executable).with_name("prefect")), "server", "start",
+                                    "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT)
+    wait_healthy(api, process, log)
+    return process, api
+
+
+def run(argv: list[str]) -> list[str]:
+    work = Path(tempfile.mkdtemp(prefix="bench-runs-"))
+    os.environ.update({"INVOICES_DATA_DIR": str(work / "data"), "INVOICES_STORAGE__SETTLE_SECONDS": "0"})
+    server, api = _start_server(work)
+    os.environ["PREFECT_API_URL"] = api
+    try:
+        from prefect import flow
+
+        from db.migrate import upgrade
+        from flows.ingest_folder import ingest_folder
+        from flows.poll_mailbox import poll_mailbox
+        from tasks.settings import get_settings
+
+        get_settings.cache_clear()
+        upgrade(get_settings().database.url)
+
+        @flow(name="empty-baseline")
+        def empty() -> None:
+            return None
+
+        def timed(fn) -> float:  # type: ignore[no-untyped-def]
+            fn()  # warm-up: imports, flow registration
+            samples = []
+            for _ in range(ROUNDS):
+                started = time.perf_counter()
+                fn()
+                samples.append(time.perf_counter() - started)
+            return median(samples)
+
+        base = timed(empty)
+        folder = timed(ingest_folder)
+        mailbox = timed(poll_mailbox)
+        from prefect.logging.handlers import APILogHandler
+
+        APILogHandler.flush()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return [
+        f"empty flow (baseline): {base:.2f} s per run (median of {ROUNDS})",
+        f"ingest-folder, empty inbox: {folder:.2f} s ({folder / base:.2f}x baseline; target < 2 s)",
+        f"poll-mailbox, nothing new: {mailbox:.2f} s ({mailbox / base:.2f}x baseline; target < 2 s)",
+    ]
