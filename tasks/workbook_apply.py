@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.models import AuditEvent, Invoice, InvoiceLink, Workbook, WorkbookRow
@@ -176,7 +176,7 @@ def _write_rows(
              for r in new_rows if r["invoice_id"] is not None]
     if relinked:
         table = InvoiceLink.__table__
-        existing = set(session.execute(select(table.c.invoice_id, table.c.workbook_row_id).where(
-            tuple_(table.c.invoice_id, table.c.workbook_row_id).in_(relinked))).tuples())
+        existing = {(i, w) for i, w in session.execute(select(table.c.invoice_id, table.c.workbook_row_id).where(
+            table.c.workbook_row_id.in_([w for _, w in relinked])))}
         links += [{"invoice_id": i, "workbook_row_id": w, "created_at": now} for i, w in relinked if (i, w) not in existing]
     insert_rows(session, InvoiceLink.__table__, links)
