@@ -32,7 +32,9 @@ _IMAGE_SIGNATURES: tuple[tuple[bytes, str], ...] = (
 )
 _EXECUTABLE_SIGNATURES = (b"\x7fELF", b"MZ", b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe", b"\xca\xfe\xba\xbe", b"#!")
 _MAIL_HEADER = re.compile(
-    rb"^(received|return-path|from|to|subject|date|message-id|mime-version|delivered-to|x-[\w-]+):",
+    rb"^(received|return-path|from|to|cc|reply-to|sender|subject|date|message-id|mime-version|"
+    rb"content-type|content-transfer-encoding|delivered-to|references|in-reply-to|dkim-signature|"
+    rb"arc-[\w-]+|authentication-results|x-[\w-]+):",
     re.IGNORECASE | re.MULTILINE,
 )
 

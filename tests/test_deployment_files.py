@@ -74,6 +74,8 @@ def test_prefect_yaml_declares_what_invoices_serve_serves():
         assert deployment["entrypoint"] == spec.entrypoint
         crons = [s["cron"] for s in deployment.get("schedules", []) if "cron" in s]
         assert crons == ([spec.cron] if spec.cron else []), name
+        intervals = [s["interval"] for s in deployment.get("schedules", []) if "interval" in s]
+        assert intervals == ([spec.interval_seconds] if spec.interval_seconds else []), name
         for schedule in deployment.get("schedules", []):
             assert schedule.get("timezone") == "{{ $INVOICES_TIME_ZONE }}", f"{name}: not in the business time zone"
             assert schedule.get("parameters", {}) == spec.schedule_parameters, name
