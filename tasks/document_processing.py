@@ -116,8 +116,8 @@ def save_result(session: Session, document_id: int, result: Understanding, actor
     counterparty, number, values = invoice_values(result, document_id)
     existing = find_invoice(session, counterparty, number)
     if existing is not None:
-        if existing.source != "document" or (existing.confidence or 0) > result.confidence:
-            values = {}  # keep what a person, the workbook or a better read wrote; just link this file
+        if existing.source != "document" or (existing.confidence or 0) >= result.confidence:
+            values = {}  # keep what a person, the workbook or an equal or better read wrote; link the file
         elif existing.status in _SETTLED:
             values.pop("status", None)
     upsert = upsert_invoice(session, counterparty, number, values, actor=actor, flow_run_id=flow_run_id,
