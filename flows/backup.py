@@ -17,6 +17,7 @@ from tasks.backup_retention import apply_retention
 from tasks.backup_verify import verify_backup
 from tasks.errors import BackupError
 from tasks.reporting import markdown_table, publish_markdown, summary_markdown
+from tasks.run_alerts import CRASH_HOOKS, flow_run_url
 from tasks.settings import Settings, get_settings
 
 
@@ -83,7 +84,7 @@ def _alert(settings: Settings, subject: str, text: str) -> None:
     send_admin_alert(settings, subject, text)
 
 
-@flow(name="backup", log_prints=False)
+@flow(name="backup", log_prints=False, **CRASH_HOOKS)
 def backup(verify: bool = True, prune: bool = True) -> dict[str, Any]:
     """Back up the database and the document store, prove the backup restores, apply retention.
 
@@ -113,7 +114,8 @@ def backup(verify: bool = True, prune: bool = True) -> dict[str, Any]:
     if error:
         backup_id = (made or {}).get("backup_id", "")
         subject = f"Backup {backup_id} failed verification" if verification else "Backup failed"
-        _alert(settings, subject, f"{error}\n\n{markdown}")
+        link = f"\n\nOpen the run in the Prefect UI: {flow_run_url(run_id)}" if run_id else ""
+        _alert(settings, subject, f"{error}{link}\n\n{markdown}")
         logger.error("%s", error)
         raise BackupError(error)
     logger.info("backup %s %s", made["backup_id"] if made else "", (verification or {}).get("status", "created"))

@@ -9,8 +9,8 @@ from prefect.artifacts import create_table_artifact
 
 from db.session import session_scope
 from tasks.overview import build_overview
-from tasks.run_alerts import ALERT_HOOKS
 from tasks.reporting import artifact_key, markdown_table, publish_markdown
+from tasks.run_alerts import ALERT_HOOKS
 from tasks.settings import get_settings
 
 

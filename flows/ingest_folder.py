@@ -9,8 +9,8 @@ from prefect import flow, get_run_logger, task
 
 from flows.handoff import hand_over
 from tasks import drop_folder
-from tasks.run_alerts import ALERT_HOOKS
 from tasks.reporting import publish_markdown, summary_markdown
+from tasks.run_alerts import ALERT_HOOKS
 from tasks.settings import get_settings
 
 

@@ -10,8 +10,8 @@ from prefect.runtime import flow_run
 
 from db.session import session_scope
 from tasks.payments import record_payment
-from tasks.run_alerts import ALERT_HOOKS
 from tasks.reporting import publish_markdown, summary_markdown
+from tasks.run_alerts import ALERT_HOOKS
 from tasks.settings import get_settings
 
 

@@ -8,6 +8,7 @@ from flows.handoff import hand_over
 from tasks.errors import MailboxError
 from tasks.mailbox import AccountReport, poll_account
 from tasks.reporting import markdown_table, publish_markdown, summary_markdown
+from tasks.run_alerts import ALERT_HOOKS
 from tasks.settings import get_settings
 
 ATTENTION_COLUMNS = ["account", "uid", "subject", "status", "reason"]
@@ -23,7 +24,7 @@ def poll_account_task(account_name: str) -> AccountReport:
     return report
 
 
-@flow(name="poll-mailbox", log_prints=False)
+@flow(name="poll-mailbox", log_prints=False, **ALERT_HOOKS)
 def poll_mailbox(accounts: list[str] | None = None) -> dict[str, dict[str, int]]:
     """Fetch new messages of each IMAP account, store them and their attachments, hand documents on.
 

@@ -14,6 +14,7 @@ from notifications.alerts import send_admin_alert
 from tasks import reminders
 from tasks.reminder_plan import Envelope, Plan
 from tasks.reporting import publish_markdown
+from tasks.run_alerts import ALERT_HOOKS
 from tasks.settings import get_settings
 
 
@@ -44,7 +45,7 @@ def attention() -> list[dict]:
     return reminders.attention(get_settings())
 
 
-@flow(name="send-reminders", log_prints=False)
+@flow(name="send-reminders", log_prints=False, **ALERT_HOOKS)
 def send_reminders(dry_run: bool = False, today: date | None = None) -> dict[str, int]:
     """Remind each user of the invoices that reached a reminder level, in one digest.
 

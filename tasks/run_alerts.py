@@ -1,6 +1,7 @@
 """Failed and crashed flow runs email the admins with the error and the run's link in the UI.
 
-Every flow lists ``ALERT_HOOKS`` in its decorator: ``@flow(..., **ALERT_HOOKS)``.
+Every flow lists ``ALERT_HOOKS`` in its decorator: ``@flow(..., **ALERT_HOOKS)`` (or ``CRASH_HOOKS``
+when it emails its own failure report).
 """
 
 from __future__ import annotations
@@ -41,3 +42,5 @@ def alert_admins(flow: Any, flow_run: Any, state: Any) -> None:
 
 
 ALERT_HOOKS: dict[str, list[Any]] = {"on_failure": [alert_admins], "on_crashed": [alert_admins]}
+# For flows that send their own, more detailed, failure alert: only a crash is reported here.
+CRASH_HOOKS: dict[str, list[Any]] = {"on_crashed": [alert_admins]}
