@@ -36,7 +36,7 @@ from db.session import session_scope
 from tasks.invoices import counterparty_key, invoice_number_key
 from tasks.storage import sha256_file
 from tasks.workbook_apply import Unit, apply_units
-from tasks.workbook_read import Limits, WorkbookFile
+from tasks.workbook_read import Limits, WorkbookFile, check_file
 from tasks.workbook_sheets import InvoiceRow, Problem, Skip, convert_row, plan_sheet
 from tasks.workbook_vocabulary import load_vocabulary
 
@@ -194,6 +194,7 @@ def import_workbook(
 ) -> ImportReport:
     """Import one workbook file. A file-level problem raises WorkbookError and writes nothing."""
     path = Path(path)
+    check_file(path, limits)  # a file that is no readable workbook: WorkbookError before anything else
     progress = progress or PROGRESS.get()
     name = workbook_name(original_name or path.name)
     report = ImportReport(workbook=name, file=original_name or path.name, sha256=sha256_file(path), dry_run=dry_run)

@@ -193,10 +193,10 @@ class WorkbookFile:
     def _openpyxl_rows(self, sheet: RawSheet) -> Iterator[tuple[int, dict[int, Any]]]:
         self.book._archive = self._zip
         worksheet = ReadOnlyWorksheet(self.book, sheet.name, self._member(sheet), self._strings)
-        for row in worksheet.iter_rows():
-            cells = {c.column: c.value for c in row if getattr(c, "value", None) is not None}
+        for number, row in enumerate(worksheet.iter_rows(values_only=True), start=1):
+            cells = {column: value for column, value in enumerate(row, start=1) if value is not None}
             if cells:
-                yield row[0].row, cells
+                yield number, cells
 
     def _stream(self, source: IO[bytes], decoder: Any, buffer: str) -> Iterator[tuple[int, dict[int, Any]]]:
         row_number = 0
