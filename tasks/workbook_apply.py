@@ -54,13 +54,18 @@ def _chunks(items: list[Any]) -> list[list[Any]]:
 
 
 def apply_units(
-    units: list[Unit], *, session: Session, workbook: Workbook, actor: str, flow_run_id: str | None
+    units: list[Unit], *, session: Session, workbook: Workbook, actor: str, flow_run_id: str | None,
+    known_rows: bool = True,
 ) -> dict[str, int]:
-    """Write a batch of units; returns how many were new, updated and unchanged."""
+    """Write a batch of units; returns how many were new, updated and unchanged.
+
+    ``known_rows``: False when no row of this workbook was imported before (nothing to look up).
+    """
     if not units:
         return {}
     outcomes: Counter[str] = Counter()
-    stored = _stored_rows(session, workbook.name, [u.invoice_key for u in units])
+    stored = _stored_rows(session, workbook.name, [(r[0], u.invoice_key) for u in units for r in u.rows]) \
+        if known_rows else {}
     todo: list[tuple[Unit, list[Any]]] = []
     for unit in units:
         olds = [stored.get((sheet, unit.invoice_key)) for sheet, *_ in unit.rows]
@@ -100,14 +105,20 @@ def apply_units(
     return dict(outcomes)
 
 
-def _stored_rows(session: Session, name: str, keys: list[str]) -> dict[tuple[str, str], Any]:
+def _stored_rows(session: Session, name: str, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Any]:
+    """The WorkbookRows of (sheet, invoice key) pairs, looked up by the full unique index."""
     table = WorkbookRow.__table__
     found: dict[tuple[str, str], Any] = {}
-    for chunk in _chunks(sorted(set(keys))):
-        query = select(table.c.id, table.c.sheet, table.c.invoice_key, table.c.row_hash, table.c.invoice_id,
-                       table.c.row_number).where(table.c.workbook_name == name, table.c.invoice_key.in_(chunk))
-        for row in session.execute(query):
-            found[(row.sheet, row.invoice_key)] = row
+    by_sheet: dict[str, set[str]] = {}
+    for sheet, key in keys:
+        by_sheet.setdefault(sheet, set()).add(key)
+    for sheet, sheet_keys in by_sheet.items():
+        for chunk in _chunks(sorted(sheet_keys)):
+            query = select(table.c.id, table.c.sheet, table.c.invoice_key, table.c.row_hash, table.c.invoice_id,
+                           table.c.row_number).where(table.c.workbook_name == name, table.c.sheet == sheet,
+                                                     table.c.invoice_key.in_(chunk))
+            for row in session.execute(query):
+                found[(row.sheet, row.invoice_key)] = row
     return found
 
 

@@ -38,26 +38,24 @@ class IdAllocator:
         return list(range(first, first + count))
 
 
-def _copy_value(value: Any, is_json: bool) -> Any:
-    if is_json:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return value
-
-
 def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Insert ``rows`` (every row with the same keys, ids included)."""
+    """Insert ``rows`` (every row with the same keys in the same order, ids included)."""
     if not rows:
         return
     columns = list(rows[0])
     if session.get_bind().dialect.name != "postgresql":
         session.execute(insert(table), rows)
         return
-    json_columns = {c for c in columns if type(table.c[c].type).__name__ == "JSON"}
+    json_at = [i for i, c in enumerate(columns) if type(table.c[c].type).__name__ == "JSON"]
     names = ", ".join(f'"{c}"' for c in columns)
+    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
     with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
         for row in rows:
-            copy.write_row([_copy_value(row[c], c in json_columns) for c in columns])
+            values = list(row.values())
+            for i in json_at:
+                values[i] = dumps(values[i])
+            copy.write_row(values)
 
 
 def update_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:

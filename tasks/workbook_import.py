@@ -31,7 +31,7 @@ from typing import IO, Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from db.models import Workbook
+from db.models import Workbook, WorkbookRow
 from db.session import session_scope
 from tasks.invoices import counterparty_key, invoice_number_key
 from tasks.storage import sha256_file
@@ -215,7 +215,9 @@ def import_workbook(
             session.flush()
             report.workbook_id = workbook.id
             deferred: dict[str, list[tuple[Any, ...]]] = {}
-            context = {"session": session, "workbook": workbook, "actor": actor, "flow_run_id": flow_run_id}
+            known = session.scalar(select(WorkbookRow.id).where(WorkbookRow.workbook_name == name).limit(1))
+            context = {"session": session, "workbook": workbook, "actor": actor, "flow_run_id": flow_run_id,
+                       "known_rows": known is not None}
             for batch in _spilled_batches(spill):
                 units = []
                 for row in batch:

@@ -42,7 +42,9 @@ _CHUNK = 1 << 20
 _ROW = re.compile(r"<row\b([^>]*?)(?:/>|>(.*?)</row>)", re.S)
 _CELL = re.compile(r"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.S)
 _CELL_FAST = re.compile(
-    r'<c r="([A-Z]{1,3})[0-9]+"(?: s="([0-9]+)")?(?: t="([a-zA-Z]+)")?\s*(?:/>|>(?:<v>([^<]*)</v>|(.*?))</c>)', re.S
+    r'<c r="([A-Z]{1,3})[0-9]+"(?: s="([0-9]+)")?(?: t="([a-zA-Z]+)")?\s*'
+    r"(?:/>|>(?:<v>([^<]*)</v>|<is><t>([^<]*)</t></is>|(.*?))</c>)",
+    re.S,
 )
 _ATTR = re.compile(r'(?:^|\s)([rst])="([^"]*)"')
 _ROW_NUMBER = re.compile(r'(?:^|\s)r="(\d+)"')
@@ -229,9 +231,11 @@ class WorkbookFile:
             return self._cells_general(body)
         cells: dict[int, Any] = {}
         strings, dates = self._strings, self._dates
-        for letters, style, kind, text, inner in found:
+        for letters, style, kind, text, inline, inner in found:
             column = _COLUMNS.get(letters) or _column(letters)
-            if text:
+            if inline:
+                cells[column] = _unescape(inline)
+            elif text:
                 if kind == "s":
                     cells[column] = strings[int(text)]
                 elif not kind or kind == "n":

@@ -47,6 +47,7 @@ class SheetPlan:
     settings: SheetSettings = field(default_factory=SheetSettings)
     notes: list[str] = field(default_factory=list)
     by_field: dict[str, list[Column]] = field(default_factory=dict)
+    parsers: list[tuple[str, list[Column], Any]] | None = None
 
 
 @dataclass(frozen=True)
@@ -204,17 +205,29 @@ def _every_row(rows: Iterator[tuple[int, dict[int, Any]]], merges: list[tuple[in
         next_covered = next(pending, None)
 
 
-def convert_row(
-    plan: SheetPlan, number: int, cells: dict[int, Any], vocabulary: Vocabulary
-) -> InvoiceRow | list[Problem] | Skip:
-    """One data row -> invoice values, or the problems that keep it out, or a Skip note."""
-    problems: list[Problem] = []
-    values: dict[str, Any] = {}
-    implied: dict[str, Any] = {}
+def _parsers(plan: SheetPlan, vocabulary: Vocabulary) -> list[tuple[str, list[Column], Any]]:
+    """(field, its columns, parser) for the fields this tab has, in the order rows are read."""
+    order = plan.settings.date_order
+    parsers: dict[str, Any] = {
+        "number": cells_to.invoice_number,
+        "counterparty": cells_to.text,
+        **{f: (lambda raw: cells_to.amount(raw, vocabulary)) for f in AMOUNT_FIELDS},
+        **{f: (lambda raw: cells_to.to_date(raw, order)) for f in DATE_FIELDS},
+        **{f: cells_to.text for f in TEXT_FIELDS},
+        "contact_email": cells_to.email,
+        "status": lambda raw: cells_to.status(raw, vocabulary),
+        "direction": lambda raw: cells_to.direction(raw, vocabulary),
+        "currency": lambda raw: cells_to.currency(raw, vocabulary),
+    }
+    return [(f, plan.by_field[f], parser) for f, parser in parsers.items() if f in plan.by_field]
 
-    def parse(field_name: str, parser: Any) -> Any:
+
+def _read_fields(plan: SheetPlan, number: int, cells: dict[int, Any], problems: list[Problem]):  # type: ignore[no-untyped-def]
+    values: dict[str, Any] = {}
+    columns: dict[str, Column] = {}
+    for field_name, field_columns, parser in plan.parsers:
         found: list[tuple[Column, Any]] = []
-        for column in plan.by_field.get(field_name, ()):
+        for column in field_columns:
             raw = cells.get(column.number)
             if raw is None:
                 continue
@@ -222,72 +235,59 @@ def convert_row(
                 value = parser(raw)
             except ValueError as err:
                 problems.append(Problem(plan.name, number, column.label, str(err)))
-                return None
+                found = []
+                break
             if value is not None and value != (None, None):
                 found.append((column, value))
         if len(found) > 1 and any(v != found[0][1] for _, v in found[1:]):
             shown = " vs ".join(f"{c.label}: {cells.get(c.number)!r}" for c, _ in found)
             problems.append(Problem(plan.name, number, found[0][0].label, f"columns disagree ({shown})"))
-            return None
-        if found:
-            implied["column"] = found[0][0]
-            return found[0][1]
-        return None
+        elif found:
+            values[field_name], columns[field_name] = found[0][1], found[0][0]
+    return values, columns
 
-    invoice_number = parse("number", cells_to.invoice_number)
-    implied.pop("column", None)
+
+def convert_row(
+    plan: SheetPlan, number: int, cells: dict[int, Any], vocabulary: Vocabulary
+) -> InvoiceRow | list[Problem] | Skip:
+    """One data row -> invoice values, or the problems that keep it out, or a Skip note."""
+    if plan.parsers is None:
+        plan.parsers = _parsers(plan, vocabulary)
+    problems: list[Problem] = []
+    values, columns = _read_fields(plan, number, cells, problems)
+    invoice_number = values.pop("number", None)
     if invoice_number is not None and fold(invoice_number) in vocabulary.totals_words:
         return Skip("totals row")
-    counterparty = parse("counterparty", cells_to.text)
-    counterparty_column = implied.pop("column", None)
-    if invoice_number is None and not problems:
+    if invoice_number is None and not any(p.column == plan.by_field["number"][0].label for p in problems):
         texts = [fold(v) for v in cells.values() if isinstance(v, str)]
         if any(t in vocabulary.totals_words or (t.split(" ")[0] in vocabulary.totals_words and len(t.split()) <= 2)
                for t in texts if t):
             return Skip("totals row")
         mapped = {c.number for cols in plan.by_field.values() for c in cols}
-        if counterparty is None and not any(cells.get(n) is not None for n in mapped):
+        if "counterparty" not in values and not any(cells.get(n) is not None for n in mapped):
             return Skip("note row")
-        column = plan.by_field["number"][0].label
-        return [Problem(plan.name, number, column, "no invoice number")]
-    present = plan.by_field
-    for field_name in AMOUNT_FIELDS:
-        if field_name in present:
-            found = parse(field_name, lambda raw: cells_to.amount(raw, vocabulary))
-            if found is not None:
-                values[field_name], named_currency = found
-                column = implied.pop("column")
-                implied.setdefault("currency", named_currency or (column.match.currency if column.match else None))
-    order = plan.settings.date_order
-    for field_name in DATE_FIELDS:
-        if field_name in present:
-            values[field_name] = parse(field_name, lambda raw: cells_to.to_date(raw, order))
-    for field_name in TEXT_FIELDS:
-        if field_name in present:
-            values[field_name] = parse(field_name, cells_to.text)
-    if "contact_email" in present:
-        values["contact_email"] = parse("contact_email", cells_to.email)
-    if "status" in present:
-        values["status"] = parse("status", lambda raw: cells_to.status(raw, vocabulary))
-    if "direction" in present:
-        values["direction"] = parse("direction", lambda raw: cells_to.direction(raw, vocabulary))
-    if "currency" in present:
-        values["currency"] = parse("currency", lambda raw: cells_to.currency(raw, vocabulary))
-    implied.pop("column", None)
-    if counterparty is None:
+        return [Problem(plan.name, number, plan.by_field["number"][0].label, "no invoice number")]
+    counterparty = values.pop("counterparty", None)
+    if counterparty is None and not any(p.column.startswith(tuple(c.label for c in plan.by_field.get("counterparty", ())))
+                                        for p in problems):
         counterparty = plan.settings.counterparty
         if counterparty is None:
-            column = plan.by_field["counterparty"][0].label
-            problems.append(Problem(plan.name, number, column, "no customer or vendor name"))
+            problems.append(Problem(plan.name, number, plan.by_field["counterparty"][0].label,
+                                    "no customer or vendor name"))
     if problems:
         return problems
-    values = {k: v for k, v in values.items() if v is not None}
+    named_currency = None
+    for field_name in AMOUNT_FIELDS:
+        if field_name in values:
+            values[field_name], in_cell = values[field_name]
+            match = columns[field_name].match
+            named_currency = named_currency or in_cell or (match.currency if match else None)
     if "direction" not in values:
-        implied_direction = counterparty_column.match.direction if counterparty_column and counterparty_column.match else None
-        if plan.settings.direction or implied_direction:
-            values["direction"] = plan.settings.direction or implied_direction
-    if "currency" not in values and (implied.get("currency") or plan.settings.currency):
-        values["currency"] = implied.get("currency") or plan.settings.currency
+        match = columns["counterparty"].match if "counterparty" in columns else None
+        if plan.settings.direction or (match and match.direction):
+            values["direction"] = plan.settings.direction or match.direction  # type: ignore[union-attr]
+    if "currency" not in values and (named_currency or plan.settings.currency):
+        values["currency"] = named_currency or plan.settings.currency
     if "status" not in values:
         if values.get("paid_date") is not None:
             values["status"] = "paid"

@@ -12,8 +12,6 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
 
-import dateparser
-
 from tasks.workbook_read import NO_RESULT, CellError
 from tasks.workbook_vocabulary import ISO_CURRENCIES, Vocabulary, fold
 
@@ -152,6 +150,8 @@ def _date_text(raw: str, order: str) -> date | None:
             return _numeric_date(int(match[1]), int(match[2]), match[3], order)
     except ValueError as err:
         raise ValueError(f"{raw!r} is not a valid date ({err})") from err
+    import dateparser  # only for dates written in words ("15 mars 2024"); slow to import
+
     settings = {"DATE_ORDER": order, "PREFER_DAY_OF_MONTH": "first", "RETURN_AS_TIMEZONE_AWARE": False}
     parsed = dateparser.parse(raw, languages=["en", "de", "fr"], settings=settings)
     if parsed is None:
