@@ -237,13 +237,14 @@ def find_dates(text: str, order: str = "DMY") -> list[tuple[date, int, int]]:
     return [item for index, item in enumerate(found) if index == 0 or item[1] >= found[index - 1][2]]
 
 
+@lru_cache(maxsize=4096)
 def parse_date(text: str, order: str = "DMY", languages: tuple[str, ...] = LANGUAGES) -> date | None:
-    """The first date in ``text``; unusual spellings are given to dateparser."""
+    """The first date in ``text``; unusual spellings ("the 3rd of May, 2024") are given to dateparser."""
     found = find_dates(text, order)
     if found:
         return found[0][0]
-    if not re.search(r"\d", text) or len(text) > 40:
-        return None
+    if not re.search(r"(?<!\d)(?:19|20)\d\d(?!\d)", text) or not re.search(r"[^\W\d_]{3,}", text) or len(text) > 40:
+        return None  # dateparser only for a written date with its year
     import dateparser
 
     parsed = dateparser.parse(
@@ -293,6 +294,7 @@ _VAT_RE = re.compile(
 )
 
 
+@lru_cache(maxsize=8192)
 def normalise_vat(candidate: str) -> str | None:
     """A valid VAT id in compact form (``DE136695976``), or None."""
     from stdnum.ch import vat as ch_vat
@@ -315,7 +317,7 @@ def find_vat_ids(text: str) -> list[tuple[str, int, bool]]:
     for match in _VAT_RE.finditer(text.upper()):
         raw = re.sub(r"[\s.-]", "", match.group(0))
         # A longer match may have swallowed the next word; try shrinking it.
-        for end in range(len(raw), 7, -1):
+        for end in range(len(raw), max(7, len(raw) - 6), -1):
             valid = normalise_vat(raw[:end])
             if valid:
                 found.append((valid, match.start(), True))

@@ -16,6 +16,7 @@ from tasks.extract import FieldValue, Found, Reader, _fold
 from tasks.fields import find_ibans, find_vat_ids
 from tasks.text import Line
 
+_VAT_HINT = re.compile(r"\b(?:ATU|CHE|[A-Z]{2})[\s.-]?\d")
 _SEPARATORS = re.compile(r"\s+[·•|–]\s+|\s{3,}|,\s+(?=\d)|\s+-\s+")
 
 
@@ -102,6 +103,8 @@ def _vendor(reader: Reader, block: set[int]) -> FieldValue | None:
 def _vat_id(reader: Reader, block: set[int]) -> FieldValue | None:
     best: tuple[float, Found] | None = None
     for index, line in enumerate(reader.lines):
+        if not _VAT_HINT.search(line.text):
+            continue
         for position, cell in enumerate(line.cells):
             for vat_id, start, valid in find_vat_ids(cell.text):
                 before = reader.folded[index][position][max(0, start - 30) : start]

@@ -212,14 +212,15 @@ def _ocr_page(result, number: int) -> PageText:  # type: ignore[no-untyped-def]
     return PageText(number, "ocr", lines, result.width, result.height, result.confidence, result.rotation)
 
 
-def read_document(path: Path, kind: str, name: str, ocr: OcrSettings) -> DocumentText:
-    """The text of a PDF or image file, page by page (OCR where there is no text layer)."""
+def read_document(path: Path, kind: str, name: str, ocr: OcrSettings, pdf: pymupdf.Document | None = None) -> DocumentText:
+    """The text of a PDF or image file, page by page (OCR where there is no text layer).
+    ``pdf``: the file already opened (it is closed here)."""
     from tasks.ocr import OcrJob, read_pages, tesseract_available
 
     result = DocumentText(name=name, kind=kind)
     jobs: list[OcrJob] = []
     if kind == "pdf":
-        document = open_pdf(path.read_bytes(), name)
+        document = pdf or open_pdf(path.read_bytes(), name)
         try:
             result.page_count = document.page_count
             for index in range(min(ocr.max_pages, document.page_count)):

@@ -97,6 +97,7 @@ def understand_file(path: Path, name: str, ocr: OcrSettings, templates: list[Tem
 def _understand(path: Path, result: Understanding, ocr: OcrSettings, templates: list[Template]) -> None:
     einvoice: EInvoice | None = None
     document: DocumentText | None = None
+    pdf = None
     if result.kind == "xml":
         einvoice = read_einvoice(path.read_bytes(), result.name)
         if einvoice is None:
@@ -107,7 +108,10 @@ def _understand(path: Path, result: Understanding, ocr: OcrSettings, templates: 
         try:
             einvoice = einvoice_in_pdf(pdf, result.name)
             damaged = bool(getattr(pdf, "is_repaired", False))
-        finally:
+        except BaseException:
+            pdf.close()
+            raise
+        if einvoice is not None:
             pdf.close()
         if damaged:
             result.reasons.append(f"{result.name}: the PDF is damaged (truncated or corrupt); only what could be "
@@ -124,7 +128,7 @@ def _understand(path: Path, result: Understanding, ocr: OcrSettings, templates: 
         result.text_source = "xml"
         result.is_invoice = True
     else:
-        document = read_document(path, result.kind, result.name, ocr)
+        document = read_document(path, result.kind, result.name, ocr, pdf=pdf)
         result.text, result.text_source, result.page_count = document.text, document.source, document.page_count
         result.reasons.extend(document.notes)
         if not result.text.strip():

@@ -1,0 +1,220 @@
+"""Reading invoices: accuracy and speed, each against a baseline measured in the same run.
+
+- field accuracy on a held-out generated corpus (another seed than the tests), text and scanned
+  separately, against a naive extractor (first number after "invoice", first date, largest amount);
+- text-layer documents end to end (store, read, extract, write to PostgreSQL) against bare
+  pymupdf text extraction plus one INSERT;
+- OCR time per page against bare tesseract on the same image;
+- scanned pages per second with the OCR pool against two bare single-threaded tesseract
+  processes in parallel, and against one default tesseract process.
+
+Sizes: BENCH_EXTRACT_TEXT (60), BENCH_EXTRACT_SCANS (12), BENCH_EXTRACT_E2E (50),
+BENCH_EXTRACT_PAGES (8), BENCH_EXTRACT_SEED (4242); BENCH_EXTRACT_PG (admin URL of PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import statistics
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from tasks.settings import OcrSettings
+
+
+def _env(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+# ---------------------------------------------------------------- accuracy
+
+def _naive(text: str) -> dict[str, object]:
+    """The baseline: what a few generic regular expressions find."""
+    from tasks.fields import currencies_in, find_amounts, find_dates, find_ibans
+
+    number = re.search(r"(?i)(?:invoice|rechnung|facture|factuur)\D{0,20}?([A-Z0-9][\w/-]*\d[\w/-]*)", text)
+    amounts = [a for a, _, _ in find_amounts(text)]
+    dates = find_dates(text)
+    ibans = find_ibans(text)
+    currencies = currencies_in(text)
+    return {"invoice_number": number.group(1) if number else None, "issue_date": dates[0][0].isoformat() if dates else None,
+            "total": str(max(amounts)) if amounts else None, "iban": ibans[0][0] if ibans else None,
+            "currency": currencies[0] if currencies else None}
+
+
+def _accuracy(folder: Path, lines: list[str]) -> None:
+    from tasks.understand import understand_file
+    from tests.fixtures_corpus import SCORED_FIELDS, expected, got, same
+
+    ocr = OcrSettings()
+    for label, scanned in (("text", False), ("scanned", True)):
+        cases = sorted(p for p in folder.iterdir() if p.suffix != ".json" and p.name.startswith("scan-") == scanned)
+        ours = {f: 0 for f in SCORED_FIELDS}
+        naive = {f: 0 for f in ("invoice_number", "issue_date", "total", "iban", "currency")}
+        started = time.perf_counter()
+        for path in cases:
+            result, want = understand_file(path, path.name, ocr), expected(path)
+            found = got(result)
+            for field in SCORED_FIELDS:
+                ours[field] += same(field, found.get(field), want.get(field))
+            guess = _naive(result.text)
+            for field in naive:
+                naive[field] += same(field, guess.get(field), want.get(field))
+        seconds = time.perf_counter() - started
+        n = max(len(cases), 1)
+        overall = sum(ours.values()) / (n * len(SCORED_FIELDS))
+        same_fields = sum(ours[f] for f in naive) / (n * len(naive))
+        baseline = sum(naive.values()) / (n * len(naive))
+        lines.append(f"accuracy {label} ({len(cases)} documents, {seconds / n:.2f} s each): overall {overall:.1%} "
+                     f"(target >= 95%)")
+        lines.append("    per field: " + ", ".join(f"{f} {v / n:.0%}" for f, v in ours.items()))
+        lines.append(f"    vs naive baseline on {', '.join(naive)}: ours {same_fields:.1%}, baseline {baseline:.1%} "
+                     f"(ratio {same_fields / max(baseline, 1e-9):.2f}x)")
+
+
+# ---------------------------------------------------------------- end to end, text layer
+
+def _end_to_end(folder: Path, count: int, lines: list[str]) -> None:
+    import pymupdf
+    import sqlalchemy as sa
+
+    from db.migrate import upgrade
+    from db.session import engine_for, make_engine, session_scope
+    from tasks import document_processing
+    from tasks.intake import ingest_bytes
+    from tasks.settings import get_settings
+    from tasks.understand import understand_file
+    from tests.corpus import generate
+
+    admin_url = os.environ.get("BENCH_EXTRACT_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    name = f"bench_extract_{uuid.uuid4().hex[:8]}"
+    admin = make_engine(admin_url).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.engine.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    data_dir = Path(tempfile.mkdtemp(prefix="bench-extract-"))
+    try:
+        upgrade(url)
+        os.environ["INVOICES_DATABASE__URL"], os.environ["INVOICES_DATA_DIR"] = url, str(data_dir)
+        get_settings.cache_clear()
+        settings = get_settings()
+        files = generate(folder / "e2e", seed=_env("BENCH_EXTRACT_SEED", 4242) + 1, text_count=count, scan_count=0)
+        datas = [p.read_bytes() for p in files]
+        engine = engine_for(url)
+        with engine.begin() as connection:
+            connection.execute(sa.text("CREATE TABLE bench_baseline (id serial primary key, sha text, body text)"))
+        understand_file(files[0], files[0].name, settings.ocr)  # warm up imports and caches for both
+        started = time.perf_counter()
+        for data in datas:
+            with pymupdf.open(stream=data, filetype="pdf") as document:
+                text = "".join(page.get_text() for page in document)
+            with engine.begin() as connection:
+                connection.execute(sa.text("INSERT INTO bench_baseline (sha, body) VALUES (:s, :b)"),
+                                   {"s": str(len(data)), "b": text})
+        baseline = (time.perf_counter() - started) / len(datas)
+        started = time.perf_counter()
+        for data, path in zip(datas, files, strict=True):
+            with session_scope() as session:
+                ingested = ingest_bytes(session, settings.documents_dir, data, path.name, "folder")
+                claim = document_processing.claim_document(session, settings.documents_dir, ingested.document_id)
+                result = understand_file(Path(claim.path), claim.name, settings.ocr, [], kind=claim.kind)
+                document_processing.save_result(session, ingested.document_id, result, "bench")
+        ours = (time.perf_counter() - started) / len(datas)
+        lines.append(f"text-layer end to end ({len(datas)} PDFs, PostgreSQL): {ours * 1000:.1f} ms/document vs bare "
+                     f"pymupdf + one INSERT {baseline * 1000:.1f} ms (ratio {ours / baseline:.2f}x, target <= 2x)")
+        engine.dispose()
+    finally:
+        engine_for.cache_clear()
+        get_settings.cache_clear()
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+# ---------------------------------------------------------------- OCR speed
+
+def _page_images(folder: Path, count: int) -> list[Path]:
+    import pymupdf
+
+    from tests.corpus import generate
+
+    pdfs = generate(folder / "pages", seed=_env("BENCH_EXTRACT_SEED", 4242) + 2, text_count=count, scan_count=0)
+    images = []
+    for pdf in pdfs:
+        with pymupdf.open(pdf) as document:
+            target = pdf.with_suffix(".png")
+            document.load_page(0).get_pixmap(dpi=300, colorspace=pymupdf.csGRAY).save(target)
+            images.append(target)
+    return images
+
+
+def _bare(image: Path, languages: str, single_thread: bool) -> subprocess.Popen[bytes]:
+    env = dict(os.environ)
+    if single_thread:
+        env["OMP_THREAD_LIMIT"] = "1"
+    else:
+        env.pop("OMP_THREAD_LIMIT", None)
+    return subprocess.Popen(["tesseract", str(image), "-", "-l", languages], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _ocr_speed(folder: Path, count: int, lines: list[str]) -> None:
+    from tasks.ocr import OcrJob, read_page, read_pages, shutdown_pool
+
+    ocr = OcrSettings()
+    images = _page_images(folder, count)
+    one = images[0]
+    bare_times, our_times = [], []
+    for _ in range(3):
+        started = time.perf_counter()
+        _bare(one, ocr.languages, single_thread=True).wait()
+        bare_times.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        page = read_page(OcrJob(str(one), "image", 0, ocr.languages, ocr.dpi, ocr.max_pixels, ocr.page_timeout_seconds))
+        our_times.append(time.perf_counter() - started)
+        assert page.error is None, page.error
+    bare, ours = statistics.median(bare_times), statistics.median(our_times)
+    lines.append(f"OCR per page ({ocr.languages}): {ours:.2f} s vs bare tesseract on the same image {bare:.2f} s "
+                 f"(ratio {ours / bare:.2f}x, target <= 1.15x)")
+
+    jobs = [OcrJob(str(p), "image", 0, ocr.languages, ocr.dpi, ocr.max_pixels, ocr.page_timeout_seconds) for p in images]
+    read_pages(jobs[:2], workers=0)  # start the pool (as a running service would have it)
+    started = time.perf_counter()
+    pages = read_pages(jobs, workers=0)
+    pool_rate = len(jobs) / (time.perf_counter() - started)
+    shutdown_pool()
+    assert all(p.error is None for p in pages)
+    started = time.perf_counter()
+    pending = list(images)
+    running: list[subprocess.Popen[bytes]] = []
+    while pending or running:
+        while pending and len(running) < 2:
+            running.append(_bare(pending.pop(), ocr.languages, single_thread=True))
+        running[0].wait()
+        running.pop(0)
+    two_rate = len(images) / (time.perf_counter() - started)
+    started = time.perf_counter()
+    for image in images:
+        _bare(image, ocr.languages, single_thread=False).wait()
+    default_rate = len(images) / (time.perf_counter() - started)
+    lines.append(f"scanned pages/s on {os.cpu_count()} cores ({len(images)} pages): pool {pool_rate:.3f} vs two bare "
+                 f"single-threaded tesseracts {two_rate:.3f} (ratio {pool_rate / two_rate:.2f}x, target >= 0.8x) vs one "
+                 f"default tesseract {default_rate:.3f} (ratio {pool_rate / default_rate:.2f}x, target >= 4x)")
+
+
+def run(argv: list[str]) -> list[str]:
+    from tests.corpus import generate
+
+    lines: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="bench-extract-") as name:
+        folder = Path(name)
+        generate(folder / "corpus", seed=_env("BENCH_EXTRACT_SEED", 4242), text_count=_env("BENCH_EXTRACT_TEXT", 60),
+                 scan_count=_env("BENCH_EXTRACT_SCANS", 12))
+        _accuracy(folder / "corpus", lines)
+        _end_to_end(folder, _env("BENCH_EXTRACT_E2E", 50), lines)
+        _ocr_speed(folder, _env("BENCH_EXTRACT_PAGES", 8), lines)
+    return lines
