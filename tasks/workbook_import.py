@@ -216,6 +216,7 @@ def import_workbook(
             report.workbook_id = workbook.id
             deferred: dict[str, list[tuple[Any, ...]]] = {}
             known = session.scalar(select(WorkbookRow.id).where(WorkbookRow.workbook_name == name).limit(1))
+            _fresh_statistics(session)
             context = {"session": session, "workbook": workbook, "actor": actor, "flow_run_id": flow_run_id,
                        "known_rows": known is not None}
             for batch in _spilled_batches(spill):
@@ -248,6 +249,14 @@ def _lock(session: Session) -> None:
     """One import at a time (PostgreSQL; SQLite has a single writer anyway)."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(hashtext('consolidate-workbook'))"))
+
+
+def _fresh_statistics(session: Session) -> None:
+    """Rows loaded in bulk moments ago are invisible to PostgreSQL's planner until analysed, and
+    then every batch lookup would scan the whole table instead of using the key index."""
+    if session.get_bind().dialect.name == "postgresql":
+        for table in ("invoices", "workbook_rows"):
+            session.execute(text(f"ANALYZE {table}"))
 
 
 def _identical(report: ImportReport, earlier: Workbook) -> ImportReport:
