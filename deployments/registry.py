@@ -17,7 +17,8 @@ class DeploymentSpec:
     description: str
     cron: str | None = None  # in the business time zone
     interval_seconds: int | None = None
-    parameters: dict[str, Any] = field(default_factory=dict)
+    parameters: dict[str, Any] = field(default_factory=dict)  # defaults of a run started by hand
+    schedule_parameters: dict[str, Any] = field(default_factory=dict)  # overrides for scheduled runs
     tags: tuple[str, ...] = ()
     concurrency: int | None = None  # at most this many runs at once; extra runs are cancelled
 
@@ -29,6 +30,28 @@ class DeploymentSpec:
 
 def deployment_specs(settings: Settings) -> list[DeploymentSpec]:
     return [
+        DeploymentSpec(
+            name="mark-paid",
+            entrypoint="flows/mark_paid.py:mark_paid",
+            description="Record a payment: the whole balance, or part of it (the rest stays open).",
+            tags=("payments", "manual"),
+        ),
+        DeploymentSpec(
+            name="review-invoice",
+            entrypoint="flows/review_invoice.py:review_invoice",
+            description="Pause with a form pre-filled with an invoice's extracted values and the reasons it "
+            "needs review; the answer is saved with an audit entry and taught to the vendor's template.",
+            parameters={"timeout_hours": 24.0},
+            tags=("review", "manual"),
+        ),
+        DeploymentSpec(
+            name="daily-overview",
+            entrypoint="flows/daily_overview.py:daily_overview",
+            description="Open, overdue and due-soon totals per currency, and the aging buckets.",
+            cron="0 7 * * *",
+            parameters={"due_soon_days": 7},
+            tags=("reports",),
+        ),
         DeploymentSpec(
             name="ingest-folder",
             entrypoint="flows/ingest_folder.py:ingest_folder",
@@ -44,7 +67,8 @@ def deployment_specs(settings: Settings) -> list[DeploymentSpec]:
             description="Email each user one digest of the invoices that reached a reminder level "
             "(exactly once per invoice, level and recipient).",
             cron=f"{settings.reminders.send_at.minute} {settings.reminders.send_at.hour} * * *",
-            parameters={"dry_run": False},
+            parameters={"dry_run": True},
+            schedule_parameters={"dry_run": False},
             tags=("reminders",),
             concurrency=1,
         ),
