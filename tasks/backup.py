@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from db.models import Backup, BackupStatus
 from db.session import engine_for, session_scope
 from tasks import backup_files as bf
+from tasks.storage import sha256_file
 from tasks.backup_db import DUMP_NAMES, database_kind, dump_database
 from tasks.errors import BackupError
 from tasks.settings import Settings
@@ -127,7 +128,7 @@ def plan_documents(root: Path, backup_dir: Path, backup_id: str, parent: dict[st
         if old is None:  # new: hashed while it is copied
             to_copy.append((relative, path))
             continue
-        sha = bf.hash_file(path)
+        sha = sha256_file(path)
         reusable = ((old.stored_in, old.path) not in bad
                     and _has_size(bf.chain_path(backup_dir, old), old.size))
         if promised and sha != promised:

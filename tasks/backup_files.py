@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from tasks.errors import BackupError
-from tasks.storage import CHUNK, path_in_store, relative_path_for
+from tasks.storage import CHUNK, path_in_store, relative_path_for, sha256_file
 
 MANIFEST = "manifest.json"
 CHECKSUMS = "SHA256SUMS"
@@ -122,14 +122,6 @@ def read_verification(folder: Path) -> dict[str, Any] | None:
 
 # --- hashing, copying, checksums -------------------------------------------------------------
 
-def hash_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def sync_filesystem(folder: Path) -> None:
     """Flush everything written to the file system of ``folder`` to disk (one syncfs, not one fsync per file)."""
     import ctypes
@@ -203,7 +195,7 @@ def write_checksums(folder: Path, known: dict[str, str]) -> str:
     for relative, path, _size in store_files(folder):
         if relative in (CHECKSUMS, VERIFICATION) or relative.startswith("."):
             continue
-        lines.append(f"{known.get(relative) or hash_file(path)}  {relative}\n")
+        lines.append(f"{known.get(relative) or sha256_file(path)}  {relative}\n")
     data = "".join(lines).encode()
     handle, name = tempfile.mkstemp(dir=folder, prefix=".sums-")
     with os.fdopen(handle, "wb") as out:
@@ -236,7 +228,7 @@ def check_checksums(folder: Path, expected_archive_sha256: str | None = None) ->
         path = present.get(relative)
         if path is None:
             problems.append(f"{relative} is missing")
-        elif hash_file(path) != digest:
+        elif sha256_file(path) != digest:
             problems.append(f"{relative} is damaged (its sha256 differs from {CHECKSUMS})")
     problems += [f"{relative} is not listed in {CHECKSUMS}" for relative in sorted(set(present) - set(listed))]
     return problems

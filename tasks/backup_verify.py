@@ -18,6 +18,7 @@ from typing import Any
 from db.models import Backup, BackupStatus
 from db.session import engine_for, session_scope
 from tasks import backup_files as bf
+from tasks.storage import sha256_file
 from tasks.backup_db import compare_fingerprints
 from tasks.backup_db_restore import fingerprint_of_dump
 from tasks.errors import BackupError
@@ -62,7 +63,7 @@ def _check_files(backup_dir: Path, manifest: dict[str, Any], outcome: Verificati
     for entry in bf.manifest_entries(manifest):
         path = bf.chain_path(backup_dir, entry)
         try:
-            sha = bf.hash_file(path)
+            sha = sha256_file(path)
         except FileNotFoundError:
             problem = f"document file {entry.path} is missing from backup {entry.stored_in}"
         except OSError as err:

@@ -25,7 +25,7 @@ from tasks.backup_db import describe_url
 from tasks.backup_db_restore import restore_database, tables_with_rows
 from tasks.errors import BackupError
 from tasks.settings import Settings
-from tasks.storage import path_in_store
+from tasks.storage import path_in_store, sha256_file
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ def _restore_documents(backup_dir: Path, entries: list[bf.FileEntry], documents:
     failures = []
     for entry in entries:
         target = path_in_store(documents, entry.path)
-        if _has_size(target, entry.size) and bf.hash_file(target) == entry.sha256:
+        if _has_size(target, entry.size) and sha256_file(target) == entry.sha256:
             outcome.files_already_present += 1
             continue
         try:
