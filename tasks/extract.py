@@ -75,7 +75,6 @@ class Reader:
         us = self.language == "en" and ("USD" in self.currencies[:3] or "$" in self.text)
         self.date_order = (self.options.get("date_order") or date_order_hint(self.text)
                            or ("MDY" if us else "DMY"))
-        self.folded_text = all_folded
 
     def weight(self, found: Found) -> float:
         """Scale a score by how sure OCR was of the words it came from."""
@@ -264,8 +263,6 @@ def _amount_lines(reader: Reader) -> dict[str, list[Found]]:
             role = _amount_role(label) if len(label) <= 70 else None
             if role is not None:
                 roles[role].append(Found(amounts[-1][0], 1.0, line, cell))
-            elif label_cells and not label:
-                pass
             label, label_cells = "", []
         if labels.ITEM_HEADER.search(whole):
             continue
