@@ -20,7 +20,8 @@ def _handlers() -> dict[str, Callable[[int], Any]]:
     from flows.process_document import process_document
 
     def read(document_id: int) -> Any:
-        return process_document(document_id=document_id)
+        # a document that cannot be read fails its own run (and is marked failed), not the intake run
+        return process_document(document_id=document_id, return_state=True)
 
     def consolidate(document_id: int) -> Any:
         from flows.consolidate_workbook import consolidate_workbook
@@ -32,7 +33,11 @@ def _handlers() -> dict[str, Callable[[int], Any]]:
 
 
 def hand_over(document_ids: list[int]) -> dict[str, int]:
-    """Run the reading step for each new, stored document; returns how many went where."""
+    """Run the reading step for each new, stored document; returns how many were read or failed.
+
+    Each document is read in its own flow run, so one that fails is visible (red) on its own and
+    never stops the intake that found it.
+    """
     if not document_ids:
         return {}
     with session_scope() as session:
@@ -47,6 +52,7 @@ def hand_over(document_ids: list[int]) -> dict[str, int]:
         handler = handlers.get(kind)
         if handler is None:
             continue
-        handler(document_id)
-        counts[kind] = counts.get(kind, 0) + 1
+        state = handler(document_id)
+        outcome = "read" if state.is_completed() else "failed"
+        counts[outcome] = counts.get(outcome, 0) + 1
     return counts

@@ -9,7 +9,7 @@ from prefect import flow, get_run_logger, task
 
 from flows.handoff import hand_over
 from tasks import drop_folder
-from tasks.reporting import publish_markdown, summary_markdown
+from tasks.reporting import Progress, publish_markdown, summary_markdown
 from tasks.run_alerts import ALERT_HOOKS
 from tasks.settings import get_settings
 
@@ -47,17 +47,23 @@ def ingest_folder(inbox: str | None = None) -> dict[str, int]:
     inbox_dir = Path(inbox) if inbox else settings.inbox_dir
     claims = claim_dropped_files(inbox_dir, settings.storage.settle_seconds)
     max_bytes = settings.storage.max_file_mb * 1024 * 1024
-    outcomes = [take_file(inbox_dir, settings.documents_dir, claimed, max_bytes) for claimed in claims]
+    progress = Progress(len(claims), "files taken")
+    outcomes = []
+    for claimed in claims:
+        outcomes.append(take_file(inbox_dir, settings.documents_dir, claimed, max_bytes))
+        progress.advance()
 
     counts = {"files": len(outcomes)}
     for status in ("stored", "duplicate", "quarantined", "error"):
         counts[status] = sum(1 for o in outcomes if o.status == status)
-    hand_over([o.document_id for o in outcomes if o.status == "stored" and o.document_id is not None])
+    handed = hand_over([o.document_id for o in outcomes if o.status == "stored" and o.document_id is not None])
     attention = [asdict(o) for o in outcomes if o.status in {"quarantined", "error"}]
-    logger.info("ingest-folder: %s", counts)
+    logger.info("ingest-folder: %s; documents read: %s", counts, handed)
     publish_markdown(
         "ingest-folder",
-        summary_markdown("Drop folder intake", counts, attention, ["name", "status", "reason"]),
+        summary_markdown("Drop folder intake", {**counts, "read": handed.get("read", 0),
+                                                "not read": handed.get("failed", 0)},
+                         attention, ["name", "status", "reason"]),
         f"{counts['stored']} new, {counts['duplicate']} already known, {counts['quarantined']} quarantined",
     )
     return counts

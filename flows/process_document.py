@@ -12,6 +12,7 @@ from prefect.context import FlowRunContext
 from db.session import session_scope
 from tasks import document_processing
 from tasks.reporting import markdown_table, publish_markdown
+from tasks.run_alerts import ALERT_HOOKS
 from tasks.settings import get_settings
 from tasks.understand import Understanding, understand_file
 from tasks.vendor_templates import load_templates
@@ -53,7 +54,7 @@ def _report(outcome: dict[str, Any], result: Understanding | None) -> None:
                      f"document {outcome['document_id']}: {outcome['status']}")
 
 
-@flow(name="process-document", log_prints=False)
+@flow(name="process-document", log_prints=False, **ALERT_HOOKS)
 def process_document(document_id: int, force: bool = False) -> dict[str, Any]:
     """Read one document into a validated invoice, upserted by (counterparty, number).
 

@@ -53,3 +53,30 @@ def publish_markdown(key: str, markdown: str, description: str) -> None:
         logger.debug("not in a flow run; artifact %s not published", key)
         return
     create_markdown_artifact(key=artifact_key(key), markdown=markdown, description=description)
+
+
+class Progress:
+    """A progress bar on the current flow run (shown in the UI while a long run works).
+
+    Updates are sent at most every ``step_percent`` percent; outside a flow run it does nothing.
+    """
+
+    def __init__(self, total: int, description: str, step_percent: float = 5.0) -> None:
+        from prefect.artifacts import create_progress_artifact
+        from prefect.context import FlowRunContext
+
+        self.total, self.done, self.step = max(total, 1), 0, step_percent
+        self.description = description
+        self._shown = 0.0
+        self._id = None
+        if FlowRunContext.get() is not None and total > 0:
+            self._id = create_progress_artifact(progress=0.0, description=description)
+
+    def advance(self, count: int = 1) -> None:
+        from prefect.artifacts import update_progress_artifact
+
+        self.done += count
+        percent = min(100.0, 100.0 * self.done / self.total)
+        if self._id is not None and (percent - self._shown >= self.step or percent >= 100.0):
+            update_progress_artifact(self._id, percent, f"{self.description}: {self.done} of {self.total}")
+            self._shown = percent
