@@ -60,7 +60,7 @@ def check_document(data: bytes, file_type: FileType, name: str) -> tuple[int | N
     if file_type.kind != "pdf":
         return None, None
     try:
-        layer = pdf_text_layer(data, name)
+        layer = pdf_text_layer(data, name, sort=False)  # reading order is left to process-document
     except UnreadableDocument as err:
         raise RejectedDocument(str(err)) from err
     return layer.page_count, layer.text or None

@@ -54,7 +54,7 @@ def open_pdf(data: bytes, name: str) -> pymupdf.Document:
     return document
 
 
-def pdf_text_layer(data: bytes, name: str, max_pages: int | None = None) -> PdfText:
+def pdf_text_layer(data: bytes, name: str, max_pages: int | None = None, sort: bool = True) -> PdfText:
     """The text layer of every page (up to ``max_pages``), read with pymupdf."""
     document = open_pdf(data, name)
     try:
@@ -62,7 +62,7 @@ def pdf_text_layer(data: bytes, name: str, max_pages: int | None = None) -> PdfT
         limit = document.page_count if max_pages is None else min(max_pages, document.page_count)
         for index in range(limit):
             try:
-                result.pages.append(document.load_page(index).get_text("text", sort=True))
+                result.pages.append(document.load_page(index).get_text("text", sort=sort))
             except (RuntimeError, ValueError) as err:
                 raise UnreadableDocument(f"{name}: page {index + 1} cannot be read ({err})") from err
         return result
