@@ -13,9 +13,11 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import String, bindparam, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from db.models import AuditEvent, Invoice, InvoiceLink, Workbook, WorkbookRow
@@ -126,8 +128,16 @@ def _invoices(session: Session, pairs: list[tuple[str, str]]) -> dict[tuple[str,
     table = Invoice.__table__
     columns = [table.c.id, table.c.counterparty_key, table.c.number, *(table.c[f] for f in VALUE_FIELDS)]
     found: dict[tuple[str, str], Any] = {}
+    postgres = session.get_bind().dialect.name == "postgresql"
     for chunk in _chunks(sorted(set(pairs))):
-        # two IN lists use the (counterparty_key, number) index on both databases; exact pairs are kept
+        if postgres:  # exact (key, number) pairs joined against the unique index
+            keys = select(func.unnest(bindparam("k", [k for k, _ in chunk], type_=ARRAY(String))).label("k"),
+                          func.unnest(bindparam("n", [n for _, n in chunk], type_=ARRAY(String))).label("n")).subquery()
+            query = select(*columns).join(keys, (table.c.counterparty_key == keys.c.k) & (table.c.number == keys.c.n))
+            for row in session.execute(query):
+                found[(row.counterparty_key, row.number)] = row
+            continue
+        # SQLite: two IN lists use the (counterparty_key, number) index; exact pairs are kept
         wanted = set(chunk)
         query = select(*columns).where(table.c.counterparty_key.in_({k for k, _ in chunk}),
                                        table.c.number.in_({n for _, n in chunk}))
@@ -143,6 +153,15 @@ def _audit(invoice_id: int, action: str, changes: dict[str, Any], actor: str, fl
             "changes": changes}
 
 
+_NO_REASONS: list[Any] = []
+
+
+@lru_cache(maxsize=256)
+def _sources(fields: tuple[str, ...]) -> dict[str, str]:
+    """field -> "workbook" (one shared, never mutated dict per set of fields)."""
+    return {f: "workbook" for f in fields}
+
+
 def _create_invoices(
     session: Session, allocator: IdAllocator, created: list[Unit], audits: list[dict[str, Any]], actor: str,
     flow_run_id: str | None, now: datetime,
@@ -153,7 +172,7 @@ def _create_invoices(
         values = {**NEW_INVOICE_DEFAULTS, **unit.values}
         row = {"id": invoice_id, "counterparty": unit.counterparty, "counterparty_key": unit.counterparty_key,
                "number": unit.number, "source": "workbook", "is_credit_note": False, "needs_review": False,
-               "review_reasons": [], "field_sources": {f: "workbook" for f in unit.values},
+               "review_reasons": _NO_REASONS, "field_sources": _sources(tuple(unit.values)),
                "created_at": now, "updated_at": now}
         row.update({f: values.get(f) for f in VALUE_FIELDS})
         rows.append(row)

@@ -51,10 +51,15 @@ def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
     with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+        shared: dict[int, tuple[Any, str]] = {}  # one encoding per shared object (constant lists, dicts)
         for row in rows:
             values = list(row.values())
             for i in json_at:
-                values[i] = dumps(values[i])
+                value = values[i]
+                known = shared.get(id(value))
+                if known is None or known[0] is not value:
+                    known = shared[id(value)] = (value, dumps(value))
+                values[i] = known[1]
             copy.write_row(values)
 
 
