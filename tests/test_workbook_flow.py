@@ -18,21 +18,25 @@ from tests.fixtures_workbook import SAMPLE, table_counts
 pytestmark = pytest.mark.usefixtures("prefect_server")
 
 
-def _artifacts(key: str) -> list:
+def _artifacts(key: str, flow_run_id) -> list:
+    """This run's artifacts with ``key`` (the test server is shared by every test)."""
     with get_client(sync_client=True) as client:
-        return client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])))
+        found = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])))
+    return [a for a in found if str(a.flow_run_id) == str(flow_run_id)]
 
 
 def test_the_flow_imports_a_path_and_publishes_what_happened(settings):
     dry = consolidate_workbook(path=str(SAMPLE), dry_run=True)
     assert dry["counts"]["new"] == 11 and table_counts()["invoices"] == 0
 
-    report = consolidate_workbook(path=str(SAMPLE))
+    state = consolidate_workbook(path=str(SAMPLE), return_state=True)
+    report = state.result()
 
     assert report["counts"]["new"] == 11 and report["counts"]["conflicts"] == 1
-    markdown = _artifacts("consolidate-workbook")[0].data
+    [markdown] = [a.data for a in _artifacts("consolidate-workbook", state.state_details.flow_run_id)]
     assert "F-2024-003" in markdown and "zwölfhundert" in markdown and "Feiertage" in markdown
-    [table] = [a for a in _artifacts("workbook-invoices-2024-xlsx") if a.type == "table"][:1]
+    [table] = [a for a in _artifacts("workbook-invoices-2024-xlsx", state.state_details.flow_run_id)
+               if a.type == "table"]
     rows = json.loads(table.data) if isinstance(table.data, str) else table.data
     assert rows[0]["new"] == 11 and rows[0]["rejected"] == 2
     with pytest.raises(WorkbookError, match="missing.xlsx: cannot be read"):
