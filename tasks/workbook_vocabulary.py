@@ -5,8 +5,8 @@ A user's mapping file (YAML or JSON) adds header names, status words and per-tab
     headers:            # header text -> field (or "ignore")
       Beleg-Nr: number
       Partner: counterparty
-    status_words:
-      erl.: paid
+    status_words:       # status -> more words for it
+      paid: [erl., abgeschlossen]
     sheets:             # tab name -> settings for that tab
       "Alt 2019":
         skip: true
