@@ -15,6 +15,7 @@ from db.models import Document, DocumentStatus
 from db.session import session_scope
 from tasks.errors import WorkbookError
 from tasks.reporting import artifact_key, publish_markdown, summary_markdown
+from tasks.run_alerts import ALERT_HOOKS
 from tasks.settings import get_settings
 from tasks.workbook_import import import_workbook
 from tasks.workbook_read import Limits
@@ -93,7 +94,7 @@ def _publish(report: dict[str, Any] | None, name: str, error: str | None) -> Non
                      f"{counts['rejected']} rejected rows")
 
 
-@flow(name="consolidate-workbook", log_prints=False)
+@flow(name="consolidate-workbook", log_prints=False, **ALERT_HOOKS)
 def consolidate_workbook(
     path: str = "", dry_run: bool = False, document_id: int | None = None, mapping_file: str | None = None
 ) -> dict[str, Any]:

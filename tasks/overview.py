@@ -25,7 +25,11 @@ ZERO = Decimal("0.00")
 
 def aging_bucket(due_date: date | None, today: date) -> str:
     """The aging bucket of an open invoice by days past its due date (no due date: current)."""
-    days = 0 if due_date is None else (today - due_date).days
+    return bucket_for_days(0 if due_date is None else (today - due_date).days)
+
+
+def bucket_for_days(days: int) -> str:
+    """The aging bucket for ``days`` past due (zero or less: current)."""
     if days <= 0:
         return "current"
     if days <= 30:

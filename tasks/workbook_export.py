@@ -29,6 +29,7 @@ from sqlalchemy import select
 from db.models import Invoice, InvoiceStatus
 from db.session import session_scope
 from tasks.errors import WorkbookError
+from tasks.overview import AGING_BUCKETS, bucket_for_days, open_balance
 
 COLUMNS: list[tuple[str, str]] = [
     ("Direction", "direction"), ("Counterparty", "counterparty"), ("Invoice number", "number"),
@@ -38,7 +39,6 @@ COLUMNS: list[tuple[str, str]] = [
     ("IBAN", "iban"), ("Contact email", "contact_email"), ("Notes", "notes"),
 ]
 OPEN_STATUSES = {InvoiceStatus.OPEN.value, InvoiceStatus.PARTIALLY_PAID.value}
-BUCKETS = ("current", "1-30", "31-60", "61-90", "90+")
 MONEY_FORMAT = "#,##0.00"
 DATE_FORMAT = "yyyy-mm-dd"
 _HEADER_FONT = Font(bold=True, color="FFFFFF")
@@ -52,22 +52,6 @@ class ExportResult:
     invoices: int
     overdue: int
     currencies: list[str]
-
-
-def bucket(days_overdue: int) -> str:
-    if days_overdue <= 0:
-        return "current"
-    if days_overdue <= 30:
-        return "1-30"
-    if days_overdue <= 60:
-        return "31-60"
-    if days_overdue <= 90:
-        return "61-90"
-    return "90+"
-
-
-def _balance(invoice: Any) -> Decimal:
-    return (invoice.total or Decimal("0")) - (invoice.paid_amount or Decimal("0"))
 
 
 def _cell(invoice: Any, field: str) -> Any:
@@ -111,18 +95,18 @@ def _typed_rows(sheet: Any, invoices: list[Any], extra: Callable[[Any], list[Any
 
 
 def _aging(sheet: Any, invoices: list[Any], today: date) -> list[str]:
-    totals: dict[str, dict[str, Decimal]] = defaultdict(lambda: dict.fromkeys(BUCKETS, Decimal("0")))
+    totals: dict[str, dict[str, Decimal]] = defaultdict(lambda: dict.fromkeys(AGING_BUCKETS, Decimal("0")))
     for invoice in invoices:
         if invoice.status not in OPEN_STATUSES:
             continue
         days = (today - invoice.due_date).days if invoice.due_date else 0
-        totals[invoice.currency or "EUR"][bucket(days)] += _balance(invoice)
+        totals[invoice.currency or "EUR"][bucket_for_days(days)] += open_balance(invoice)
     currencies = sorted(totals)
     sheet.append([f"Open balances by days past due on {today.isoformat()}"])
     sheet["A1"].font = Font(bold=True, size=13)
     sheet.append([])
     _header(sheet, ["Days past due", *currencies])
-    for name in BUCKETS:
+    for name in AGING_BUCKETS:
         sheet.append([name, *(float(totals[c][name]) for c in currencies)])
     sheet.append(["All", *(float(sum(totals[c].values(), Decimal("0"))) for c in currencies)])
     sheet.column_dimensions["A"].width = 16
@@ -136,9 +120,9 @@ def _aging(sheet: Any, invoices: list[Any], today: date) -> list[str]:
         chart.title = "Open balances by days past due"
         chart.y_axis.title = "Balance"
         chart.x_axis.title = "Days past due"
-        data = Reference(sheet, min_col=2, max_col=len(currencies) + 1, min_row=3, max_row=3 + len(BUCKETS))
+        data = Reference(sheet, min_col=2, max_col=len(currencies) + 1, min_row=3, max_row=3 + len(AGING_BUCKETS))
         chart.add_data(data, titles_from_data=True)
-        chart.set_categories(Reference(sheet, min_col=1, min_row=4, max_row=3 + len(BUCKETS)))
+        chart.set_categories(Reference(sheet, min_col=1, min_row=4, max_row=3 + len(AGING_BUCKETS)))
         chart.width, chart.height = 18, 9
         sheet.add_chart(chart, f"{get_column_letter(len(currencies) + 3)}3")
     return currencies
@@ -163,7 +147,7 @@ def export_workbook(
     sheet.title = "Invoices"
     _typed_rows(sheet, invoices)
     _typed_rows(book.create_sheet("Overdue"), overdue,
-                lambda i: [(today - i.due_date).days, float(_balance(i))])
+                lambda i: [(today - i.due_date).days, float(open_balance(i))])
     currencies = _aging(book.create_sheet("Aging"), invoices, today)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)

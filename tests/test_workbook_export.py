@@ -5,7 +5,8 @@ from openpyxl import load_workbook
 
 from db.session import session_scope
 from tasks.invoices import upsert_invoice
-from tasks.workbook_export import bucket, export_workbook
+from tasks.overview import bucket_for_days as bucket
+from tasks.workbook_export import export_workbook
 from tasks.workbook_import import import_workbook
 from tests.fixtures_workbook import SAMPLE, invoice_table, table_counts
 
