@@ -1,15 +1,15 @@
 """reminders: retry time of temporarily failed reminders, index for stale claims
 
-Revision ID: 0002_reminders
-Revises: 0001
+Revision ID: 0003_reminders
+Revises: 0002_mailbox
 """
 from typing import Sequence, Union
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0002_reminders"
-down_revision: Union[str, Sequence[str], None] = "0001"
+revision: str = "0003_reminders"
+down_revision: Union[str, Sequence[str], None] = "0002_mailbox"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
