@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from tasks.errors import BackupError
-from tasks.storage import CHUNK, path_in_store, relative_path_for, sha256_file
+from tasks.storage import CHUNK, path_in_store, relative_path_for, sha256_file, write_atomically
 
 MANIFEST = "manifest.json"
 CHECKSUMS = "SHA256SUMS"
@@ -74,16 +74,7 @@ def is_no_space(err: BaseException) -> bool:
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
     """Write atomically (temporary file, fsync, rename)."""
-    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            json.dump(data, out, indent=1, sort_keys=True, default=str)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(name, path)
-    except BaseException:
-        Path(name).unlink(missing_ok=True)
-        raise
+    write_atomically(path, json.dumps(data, indent=1, sort_keys=True, default=str).encode("utf-8"))
 
 
 def read_manifest(backup_dir: Path, backup_id: str) -> dict[str, Any]:
@@ -197,12 +188,7 @@ def write_checksums(folder: Path, known: dict[str, str]) -> str:
             continue
         lines.append(f"{known.get(relative) or sha256_file(path)}  {relative}\n")
     data = "".join(lines).encode()
-    handle, name = tempfile.mkstemp(dir=folder, prefix=".sums-")
-    with os.fdopen(handle, "wb") as out:
-        out.write(data)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(name, folder / CHECKSUMS)
+    write_atomically(folder / CHECKSUMS, data)
     return hashlib.sha256(data).hexdigest()
 
 

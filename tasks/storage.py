@@ -50,6 +50,21 @@ def path_in_store(root: Path, relative_path: str) -> Path:
     return target
 
 
+def write_atomically(target: Path, data: bytes) -> None:
+    """Write ``data`` to ``target`` so that a crash leaves the old file or the new one, never half
+    of it: a temporary file beside it, fsync, rename."""
+    handle, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name[:40]}.")
+    try:
+        with os.fdopen(handle, "wb") as temp:
+            temp.write(data)
+            temp.flush()
+            os.fsync(temp.fileno())
+        os.replace(temp_name, target)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+
+
 def store_bytes(root: Path, data: bytes) -> StoredFile:
     """Store ``data`` once under its sha256; storing the same bytes again writes nothing."""
     sha256 = sha256_bytes(data)
@@ -59,16 +74,7 @@ def store_bytes(root: Path, data: bytes) -> StoredFile:
         return StoredFile(sha256, relative, len(data), created=False)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp_name = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
-        try:
-            with os.fdopen(handle, "wb") as temp:
-                temp.write(data)
-                temp.flush()
-                os.fsync(temp.fileno())
-            os.replace(temp_name, target)
-        except BaseException:
-            Path(temp_name).unlink(missing_ok=True)
-            raise
+        write_atomically(target, data)
     except OSError as err:
         raise StorageError(f"could not store document {sha256[:12]} in {root}: {err}") from err
     return StoredFile(sha256, relative, len(data), created=True)

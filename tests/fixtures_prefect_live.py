@@ -36,6 +36,16 @@ def wait_healthy(api_url: str, process: subprocess.Popen, log: Path, seconds: fl
     raise RuntimeError(f"prefect server did not become healthy in {seconds} s: {log.read_text()[-2000:]}")
 
 
+def stop(process: subprocess.Popen) -> None:
+    """Stop a process started by a test: politely first, then for sure."""
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=30)
+
+
 @pytest.fixture(scope="session")
 def live_prefect(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """Environment variables that point a process at a freshly started Prefect server."""
@@ -59,8 +69,4 @@ def live_prefect(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
         wait_healthy(api_url, process, log)
         yield env
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)

@@ -19,7 +19,7 @@ from db.models import Invoice
 from db.session import session_scope
 from deployments.registry import deployment_specs
 from tasks.invoices import upsert_invoice
-from tests.fixtures_prefect_live import live_prefect  # noqa: F401
+from tests.fixtures_prefect_live import live_prefect, stop  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -93,11 +93,7 @@ def test_serve_then_trigger_mark_paid_through_the_api(live_prefect, settings, tm
             assert [a.key for a in made] == ["mark-paid"]
             assert "partially_paid" in str(made[0].data)
     finally:
-        serve.terminate()
-        try:
-            serve.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            serve.kill()
+        stop(serve)
     with session_scope() as session:
         invoice = session.get(Invoice, invoice_id)
         assert invoice.status == "partially_paid" and invoice.paid_amount == Decimal("40.00")
