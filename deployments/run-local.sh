@@ -17,20 +17,28 @@ healthy() { "$BIN/python" -c 'import sys, httpx; httpx.get(sys.argv[1] + "/healt
 "$BIN/invoices" db upgrade
 
 server_pid=""
+serve_pid=""
+stop_group() {  # stop a process group: politely, then for sure after $2 seconds
+    local pid=$1 grace=$2
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
+    kill -TERM -- "-$pid" 2>/dev/null || true
+    for _ in $(seq 1 "$grace"); do kill -0 "$pid" 2>/dev/null || return 0; sleep 1; done
+    kill -KILL -- "-$pid" 2>/dev/null || true
+}
 cleanup() {
     trap - INT TERM EXIT
-    if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-        echo "stopping the Prefect server"
-        kill "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-    fi
+    echo
+    echo "stopping the deployments and the Prefect server"
+    stop_group "$serve_pid" 10
+    stop_group "$server_pid" 20
+    wait 2>/dev/null || true
 }
 trap cleanup INT TERM EXIT
 
 if healthy; then
     echo "using the Prefect server already running at $PREFECT_API_URL"
 else
-    "$BIN/prefect" server start --host "$PREFECT_SERVER_API_HOST" --port "$PREFECT_SERVER_API_PORT" \
+    setsid "$BIN/prefect" server start --host "$PREFECT_SERVER_API_HOST" --port "$PREFECT_SERVER_API_PORT" \
         >"$PREFECT_HOME/server.log" 2>&1 &
     server_pid=$!
     printf "starting the Prefect server"
@@ -44,4 +52,7 @@ else
     echo
 fi
 echo "Prefect UI: $PREFECT_UI_URL   drop folder: $("$BIN/python" -c 'from tasks.settings import get_settings; print(get_settings().inbox_dir.resolve())')"
-"$BIN/invoices" serve
+# Served in its own process group, so Ctrl-C stops it (and the runs it started) before the server.
+setsid "$BIN/invoices" serve &
+serve_pid=$!
+wait "$serve_pid"
