@@ -1,5 +1,6 @@
 """No-op scheduled runs on a local Prefect server: ingest-folder with an empty inbox and
-poll-mailbox with nothing new, against an empty flow as the baseline (same server, same run)."""
+poll-mailbox of a real (dovecot) account with nothing new, against an empty flow as the baseline
+(same server, same run)."""
 
 from __future__ import annotations
 
@@ -30,7 +31,15 @@ def _start_server(home: Path) -> tuple[subprocess.Popen, str]:
 
 def run(argv: list[str]) -> list[str]:
     work = Path(tempfile.mkdtemp(prefix="bench-runs-"))
-    os.environ.update({"INVOICES_DATA_DIR": str(work / "data"), "INVOICES_STORAGE__SETTLE_SECONDS": "0"})
+    os.environ.update({"INVOICES_DATA_DIR": str(work / "data"), "INVOICES_STORAGE__SETTLE_SECONDS": "0",
+                       "INVOICES_DATABASE__URL": f"sqlite:///{work / 'invoices.db'}"})
+    import json
+
+    from tests.fixtures_dovecot import DovecotServer
+
+    imap = DovecotServer(Path(tempfile.mkdtemp(prefix="invoices-dovecot-"))).start()
+    user = imap.add_user()
+    os.environ["INVOICES_IMAP__ACCOUNTS"] = json.dumps([imap.account("bench", user)])
     server, api = _start_server(work)
     os.environ["PREFECT_API_URL"] = api
     try:
@@ -62,12 +71,14 @@ def run(argv: list[str]) -> list[str]:
         mailbox = timed(poll_mailbox)
         from prefect.logging.handlers import APILogHandler
 
-        APILogHandler.flush()
+        APILogHandler().flush()
     finally:
         server.terminate()
         server.wait(timeout=30)
+        imap.stop()
+        os.environ.pop("INVOICES_IMAP__ACCOUNTS", None)
     return [
         f"empty flow (baseline): {base:.2f} s per run (median of {ROUNDS})",
         f"ingest-folder, empty inbox: {folder:.2f} s ({folder / base:.2f}x baseline; target < 2 s)",
-        f"poll-mailbox, nothing new: {mailbox:.2f} s ({mailbox / base:.2f}x baseline; target < 2 s)",
+        f"poll-mailbox, one dovecot account with nothing new: {mailbox:.2f} s ({mailbox / base:.2f}x baseline; target < 2 s)",
     ]
