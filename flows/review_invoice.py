@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from db.models import Invoice, InvoiceStatus
 from db.session import session_scope
-from tasks.reporting import publish_markdown, summary_markdown
+from tasks.reporting import markdown_table, publish_markdown, summary_markdown
 from tasks.review import apply_review, review_description, review_values
 from tasks.run_alerts import ALERT_HOOKS
 
@@ -84,7 +84,7 @@ def review_invoice(invoice_id: int | None = None, timeout_hours: float = 24.0) -
     counts = {"invoice": f"{data['invoice_number']} ({data['counterparty']})", "fields changed": len(outcome.changes),
               "template hint": outcome.template or "none"}
     changed = [{"field": field, "before": old, "after": new} for field, (old, new) in outcome.changes.items()]
-    publish_markdown("review-invoice", summary_markdown("Review saved", counts, changed or None,
-                                                        ["field", "before", "after"]), "review saved")
+    note = ("## Changes\n\n" + markdown_table(changed, ["field", "before", "after"])) if changed else "Nothing changed."
+    publish_markdown("review-invoice", summary_markdown("Review saved", counts, note=note), "review saved")
     return {"status": "reviewed", "invoice_id": outcome.invoice_id, "changes": outcome.changes,
             "template": outcome.template}

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from db.models import Document, Invoice, InvoiceStatus, VendorTemplate
 from tasks.errors import InvoiceAutomationError
 from tasks.fields import find_amounts, find_dates
-from tasks.invoices import counterparty_key, invoice_number_key, update_invoice
+from tasks.invoices import counterparty_key, invoice_number_key, record_audit, update_invoice
 
 logger = logging.getLogger(__name__)
 
@@ -118,8 +118,6 @@ def apply_review(
         invoice.number = number
     if key_changes:
         session.flush()
-        from tasks.invoices import record_audit
-
         record_audit(session, invoice.id, reviewer or "review", "review", key_changes, flow_run_id)
         changes.update(key_changes)
     template = None
