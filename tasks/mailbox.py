@@ -23,7 +23,7 @@ from datetime import timedelta
 from typing import Any
 
 from imap_tools import BaseMailBox, MailBox, MailBoxStartTls, MailBoxUnencrypted
-from imap_tools.errors import MailboxLoginError, MailboxStarttlsError
+from imap_tools.errors import MailboxFolderCreateError, MailboxLoginError, MailboxStarttlsError
 from imap_tools.utils import encode_folder
 
 from db.models import MailStatus
@@ -196,7 +196,11 @@ class _Poll:
         if folder in self.folders_ready:
             return
         if not self.box.folder.exists(folder):
-            self.box.folder.create(folder)
+            try:
+                self.box.folder.create(folder)
+            except MailboxFolderCreateError:
+                if not self.box.folder.exists(folder):  # not a parallel poll that created it first
+                    raise
         self.folders_ready.add(folder)
 
     def act(self, uids: list[int], failed: bool = False) -> None:
