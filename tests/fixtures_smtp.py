@@ -8,10 +8,8 @@ with a certificate made by the test, and requires a login.
 
 from __future__ import annotations
 
-import datetime as dt
 import email
 import email.policy
-import ipaddress
 import socket
 import ssl
 from collections.abc import Callable, Iterator
@@ -22,6 +20,8 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from tests.certificates import make_certificates
 
 USER, PASSWORD = "mailer", "s3cret-pässword"
 
@@ -78,16 +78,17 @@ def _authenticator(server, session, envelope, mechanism, auth_data):  # type: ig
 
 
 class SmtpServer:
-    def __init__(self, security: str = "plain", certificate: tuple[Path, Path] | None = None) -> None:
+    def __init__(self, security: str = "plain", tls_folder: Path | None = None) -> None:
+        """``tls_folder``: where tests.certificates.make_certificates wrote ca.pem, server.pem, server.key."""
         self.handler = RecordingHandler()
         self.host = "127.0.0.1"
         self.port = free_port()
         self.security = security
         kwargs: dict = {"enable_SMTPUTF8": True}
         ssl_context = None
-        if certificate is not None:
+        if tls_folder is not None:
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-            context.load_cert_chain(str(certificate[0]), str(certificate[1]))
+            context.load_cert_chain(str(tls_folder / "server.pem"), str(tls_folder / "server.key"))
             if security == "starttls":
                 kwargs.update(tls_context=context, require_starttls=True)
             else:  # implicit TLS: aiosmtpd only counts STARTTLS as TLS when offering AUTH
@@ -95,7 +96,7 @@ class SmtpServer:
                 kwargs.update(auth_require_tls=False)
             kwargs.update(authenticator=_authenticator, auth_required=True)
         self.controller = Controller(self.handler, hostname=self.host, port=self.port, ssl_context=ssl_context, **kwargs)
-        self.certificate = certificate
+        self.ca_file = tls_folder / "ca.pem" if tls_folder is not None else None
 
     def start(self) -> None:
         self.controller.start()
@@ -117,41 +118,11 @@ class SmtpServer:
         monkeypatch.setenv("INVOICES_SMTP__TIMEOUT_SECONDS", "5")
         monkeypatch.setenv("INVOICES_SMTP__RETRY_BACKOFF_SECONDS", "0.01")
         monkeypatch.setenv("INVOICES_SMTP__SENDER", "invoices@example.com")
-        if self.certificate is not None:
-            monkeypatch.setenv("INVOICES_SMTP__CA_FILE", str(self.certificate[0]))
+        if self.ca_file is not None:
+            monkeypatch.setenv("INVOICES_SMTP__CA_FILE", str(self.ca_file))
             monkeypatch.setenv("INVOICES_SMTP__USER", USER)
             monkeypatch.setenv("INVOICES_SMTP__PASSWORD", PASSWORD)
         get_settings.cache_clear()
-
-
-def make_certificate(folder: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1 and localhost: (certificate, key) PEM files."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = dt.datetime.now(dt.timezone.utc)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName(
-            [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = folder / "smtp-cert.pem", folder / "smtp-key.pem"
-    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return cert_path, key_path
 
 
 @pytest.fixture
@@ -164,7 +135,8 @@ def smtp_server() -> Iterator[SmtpServer]:
 
 @pytest.fixture(params=["starttls", "tls"])
 def smtp_tls_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SmtpServer]:
-    server = SmtpServer(request.param, make_certificate(tmp_path))
+    make_certificates(tmp_path / "tls")
+    server = SmtpServer(request.param, tmp_path / "tls")
     server.start()
     yield server
     server.stop()

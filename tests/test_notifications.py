@@ -16,7 +16,8 @@ from notifications.transports import (
 )
 from tasks.settings import SmtpSettings, get_settings
 from tests.fixtures_reminders import add_user, outbox, parts
-from tests.fixtures_smtp import PASSWORD, USER, SmtpServer, make_certificate, smtp_server, smtp_tls_server  # noqa: F401
+from tests.certificates import make_certificates
+from tests.fixtures_smtp import PASSWORD, USER, SmtpServer, smtp_server, smtp_tls_server  # noqa: F401
 
 
 def _message(to: str = "jörg@example.com", name: str = "Jörg Müller") -> object:
@@ -41,7 +42,7 @@ def test_locale_formats_amounts_and_dates_and_html_is_escaped():
 
 def test_smtp_with_tls_and_login_delivers_non_ascii_names_and_subjects(smtp_tls_server):
     config = SmtpSettings(host=smtp_tls_server.host, port=smtp_tls_server.port, security=smtp_tls_server.security,
-                          user=USER, password=PASSWORD, ca_file=smtp_tls_server.certificate[0], timeout_seconds=5)
+                          user=USER, password=PASSWORD, ca_file=smtp_tls_server.ca_file, timeout_seconds=5)
     with SmtpTransport(config) as transport:
         delivery = transport.send(_message())
     assert delivery.accepted == ["jörg@example.com"]
@@ -54,11 +55,11 @@ def test_smtp_with_tls_and_login_delivers_non_ascii_names_and_subjects(smtp_tls_
 
 def test_smtp_refuses_an_untrusted_certificate_and_a_wrong_password(smtp_tls_server, tmp_path):
     (tmp_path / "other").mkdir()
-    other_ca = make_certificate(tmp_path / "other")[0]
+    other_ca = make_certificates(tmp_path / "other")
     base = dict(host=smtp_tls_server.host, port=smtp_tls_server.port, security=smtp_tls_server.security,
                 user=USER, timeout_seconds=5, retry_backoff_seconds=0)
     with pytest.raises(PermanentDeliveryError, match=f"refused the login of '{USER}'"):
-        SmtpTransport(SmtpSettings(**base, password="wrong", ca_file=smtp_tls_server.certificate[0])).send(
+        SmtpTransport(SmtpSettings(**base, password="wrong", ca_file=smtp_tls_server.ca_file)).send(
             _message("a@example.com"))
     # last: aiosmtpd stops answering after a client aborts its TLS handshake
     with pytest.raises(PermanentDeliveryError, match="not trusted"):
