@@ -161,20 +161,14 @@ def link_invoice(
     session: Session, invoice_id: int, document_id: int | None = None, workbook_row_id: int | None = None
 ) -> None:
     """Record that an invoice was seen in a document or workbook row (once per pair)."""
-    if document_id is not None:
+    for column, value in (("document_id", document_id), ("workbook_row_id", workbook_row_id)):
+        if value is None:
+            continue
         exists = session.scalars(
-            select(InvoiceLink.id).where(InvoiceLink.invoice_id == invoice_id, InvoiceLink.document_id == document_id)
+            select(InvoiceLink.id).where(InvoiceLink.invoice_id == invoice_id, getattr(InvoiceLink, column) == value)
         ).first()
         if exists is None:
-            session.add(InvoiceLink(invoice_id=invoice_id, document_id=document_id))
-    if workbook_row_id is not None:
-        exists = session.scalars(
-            select(InvoiceLink.id).where(
-                InvoiceLink.invoice_id == invoice_id, InvoiceLink.workbook_row_id == workbook_row_id
-            )
-        ).first()
-        if exists is None:
-            session.add(InvoiceLink(invoice_id=invoice_id, workbook_row_id=workbook_row_id))
+            session.add(InvoiceLink(invoice_id=invoice_id, **{column: value}))
 
 
 def update_invoice(
