@@ -1,0 +1,47 @@
+"""Hand-written invoices in the layouts real vendors use (tests/data/layouts/*.html, each with its
+expected fields as JSON), drawn as PDFs by pymupdf's HTML engine: another renderer, other
+layouts and other wording than the generated corpus (tests/corpus.py), so they show how the
+extraction does on documents it was not shaped on.
+
+    python -m tests.layouts OUT_FOLDER      # draw them all (the tests draw them into a temporary folder)
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+LAYOUTS = Path(__file__).parent / "data" / "layouts"
+
+
+def layout_sources() -> list[Path]:
+    return sorted(LAYOUTS.glob("*.html"))
+
+
+def render(source: Path, folder: Path) -> Path:
+    """source.html -> folder/source.pdf (A4, 40 pt margins); the expected JSON is copied beside it."""
+    import pymupdf
+
+    story = pymupdf.Story(source.read_text(encoding="utf-8"))
+    target = folder / f"{source.stem}.pdf"
+    page = pymupdf.paper_rect("a4")
+    writer = pymupdf.DocumentWriter(str(target))
+    more = True
+    while more:
+        device = writer.begin_page(page)
+        more, _ = story.place(page + (40, 40, -40, -40))
+        story.draw(device)
+        writer.end_page()
+    writer.close()
+    target.with_suffix(".json").write_bytes(source.with_suffix(".json").read_bytes())
+    return target
+
+
+def render_all(folder: Path) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    return [render(source, folder) for source in layout_sources()]
+
+
+if __name__ == "__main__":
+    for path in render_all(Path(sys.argv[1])):
+        print(path)
