@@ -35,7 +35,7 @@ from tasks.text import Cell, DocumentText, Line
 FIELDS = ("invoice_number", "issue_date", "due_date", "vendor", "vendor_vat_id", "iban", "currency", "net", "tax",
           "total", "reference", "customer", "is_credit_note")
 _NUMBER_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-/._]*[A-Za-z0-9]|\d")
-_FILLER = {"no", "nr", "number", "nummer", "numero", "n°", "#", "num", "no.", "nr.", "de", "la", "id", ":", "of", "du"}
+_FILLER = {"no", "nr", "number", "nummer", "numero", "n°", "n", "#", "num", "no.", "nr.", "de", "la", "id", ":", "of", "du"}
 
 
 @dataclass
@@ -57,6 +57,19 @@ class Found:
 def _fold(text: str) -> str:
     """``fold`` that keeps every character's position (so spans map back to the original)."""
     return "".join((fold(ch) or ch.lower())[:1] for ch in text)
+
+
+_LABEL_TAIL = re.compile(r"(?:[/&+]\s*)?[^\W\d_][\w.'’/ -]{0,40}")  # more label words ("Rechnungsdatum / Lieferdatum")
+
+
+def _under(line: Line, position: int, lower: Line) -> list[Cell]:
+    """The cells of ``lower`` that stand under cell ``position`` of ``line``: the one in the same
+    column of a header row whose values row has as many cells, then any that overlap it."""
+    cell = line.cells[position]
+    overlapping = [o for o in lower.cells if o.x0 < cell.x1 + line.size and o.x1 > cell.x0 - line.size]
+    if len(lower.cells) == len(line.cells) > 1 and lower.cells[position] not in overlapping:
+        return [lower.cells[position], *overlapping]
+    return overlapping
 
 
 class Reader:
@@ -95,8 +108,9 @@ class Reader:
     # ------------------------------------------------------------ looking next to labels
 
     def labelled(self, pattern: re.Pattern[str], parse: Callable[[str], Any], below: int = 2,
-                 skip: Callable[[str, re.Match[str]], bool] | None = None) -> Iterator[Found]:
-        """Values next to every match of ``pattern``; a label may run over two cells ("N°" "de facture")."""
+                 skip: Callable[[str, re.Match[str]], bool] | None = None, cell_start: bool = False) -> Iterator[Found]:
+        """Values next to every match of ``pattern``; a label may run over two cells ("N°" "de facture").
+        ``cell_start``: only labels that begin a cell count (a title word, not the same word in a sentence)."""
         for index, line in enumerate(self.lines):
             cells = self.folded[index]
             joined = " ".join(cells)
@@ -111,7 +125,7 @@ class Reader:
                     if match.start() >= starts[first] + len(folded):
                         break  # starts in the next cell: read from there
                     crosses = match.end() > starts[first] + len(folded)
-                    if (crosses and match.start() != starts[first]) or match.span() in seen:
+                    if (crosses or cell_start) and match.start() != starts[first] or match.span() in seen:
                         continue  # a label runs over two cells only from the start of the first
                     seen.add(match.span())
                     if skip and skip(joined, match):
@@ -127,7 +141,10 @@ class Reader:
         rest = cell.text[end:].lstrip(" :#.-–\t")
         if rest:
             value = parse(rest)
-            return Found(value, 1.0, line, cell) if value is not None else None
+            if value is not None:
+                return Found(value, 1.0, line, cell)
+            if not _LABEL_TAIL.fullmatch(rest):
+                return None  # the label's own cell holds something else
         for right in line.cells[position + 1 : position + 3]:
             value = parse(right.text)
             if value is not None:
@@ -137,11 +154,10 @@ class Reader:
         for lower in self.lines[index + 1 : index + 1 + below]:
             if lower.page != line.page or lower.y0 - line.y1 > 3 * max(line.size, 1):
                 break
-            for other in lower.cells:
-                if other.x0 < cell.x1 + line.size and other.x1 > cell.x0 - line.size:
-                    value = parse(other.text)
-                    if value is not None:
-                        return Found(value, 0.85, lower, other)
+            for other in _under(line, position, lower):
+                value = parse(other.text)
+                if value is not None:
+                    return Found(value, 0.85, lower, other)
         return None
 
     # ------------------------------------------------------------ value parsers
@@ -182,7 +198,7 @@ def _number_field(reader: Reader) -> FieldValue | None:
         best = max(found, key=lambda f: (counts[f.value], f.score))
         best.score = min(1.0, best.score * (1.0 if counts[best.value] > 1 else 0.95))
         return reader.value(best)
-    titled = [f for f in reader.labelled(labels.TITLE_NUMBER, reader.number, below=1)]
+    titled = [f for f in reader.labelled(labels.TITLE_NUMBER, reader.number, below=1, cell_start=True)]
     if titled:
         titled[0].score = 0.7
         return reader.value(titled[0])
@@ -255,6 +271,8 @@ def _amount_lines(reader: Reader) -> dict[str, list[Found]]:
             amounts = find_amounts(cell.text)
             if amounts and find_dates(cell.text):
                 amounts = []
+            if amounts and _BASE.search(folded[: amounts[-1][1]]) and _amount_follows(line, position):
+                amounts = []  # "VAT 7 % on 320.00 | 22.40": the base belongs to the label
             if not amounts:
                 label = f"{label} {folded}".strip()
                 label_cells.append(position)
@@ -275,6 +293,13 @@ def _amount_lines(reader: Reader) -> dict[str, list[Found]]:
             if below is not None and below.line is not line:
                 roles[role].append(below)
     return roles
+
+
+_BASE = re.compile(r"\b(?:on|of|from|auf|von|sur|de|over|van|op)\s*[€£$]?\s*$")
+
+
+def _amount_follows(line: Line, position: int) -> bool:
+    return any(find_amounts(cell.text) for cell in line.cells[position + 1 :])
 
 
 def _only_amount(text: str) -> Decimal | None:

@@ -25,7 +25,8 @@ INVOICE_NUMBER = _any(
     rf"\bfactuur\s*-?\s*{_NO}", r"\bfactuurnr\b\.?", rf"\bcreditnota\s*-?\s*{_NO}",
 )
 # A document title followed by its number ("INVOICE INV-0042", "Rechnung 2024-17"): weaker.
-TITLE_NUMBER = re.compile(r"^\s*(?:tax\s*)?(?:invoice|rechnung|gutschrift|facture|avoir|factuur|creditnota)\b\s*[:#]?")
+# Matched only at the start of a cell (``Reader.labelled(..., cell_start=True)``).
+TITLE_NUMBER = re.compile(r"(?:tax\s*)?(?:invoice|rechnung|gutschrift|facture|avoir|factuur|creditnota)\b\s*[:#]?")
 
 ISSUE_DATE = _any(
     r"\binvoice\s*date\b", r"\bdate\s*of\s*(?:issue|invoice)\b", r"\bissue\s*date\b", r"\bdate\s*issued\b",
@@ -60,6 +61,9 @@ REFERENCE = _any(
     rf"\bauftrags?\s*-?\s*{_NO}", r"\bbon\s*de\s*commande\b", rf"\b(?:{_NO})\s*(?:de\s*)?commande\b", rf"\bcommande\s*{_NO}",
     r"\bvotre\s*(?:reference|commande)\b", rf"\binkoop\s*order\s*(?:{_NO})?", rf"\bbestel\s*{_NO}", r"\bbestelnummer\b",
     r"\buw\s*(?:referentie|kenmerk|ordernummer|order)\b", r"\bordernummer\b", r"\breferen(?:ce|z|tie)\b", r"\bkenmerk\b",
+    # what a credit note corrects
+    r"\b(?:original|related|corrected|relating\s*to)\s*invoice\b", r"\b(?:ursprungliche|korrigierte|zur|zu)\s*rechnung\b",
+    r"\bfacture\s*(?:d'?origine|initiale|corrigee)\b", r"\boorspronkelijke\s*factuur\b",
 )
 WEAK_REFERENCE = re.compile(r"^(?:referen(?:ce|z|tie)|kenmerk)$")
 CUSTOMER = _any(
@@ -71,6 +75,7 @@ VENDOR = _any(
     r"^from\b", r"\bseller\b", r"\bsupplier\b(?!\s*(?:no|nr|number|id))", r"\bvendor\b(?!\s*(?:no|nr|number|id))",
     r"\bissued\s*by\b", r"\blieferant\b(?!en)", r"\bverkaufer\b", r"\brechnungssteller\b", r"\bfournisseur\b", r"\bvendeur\b",
     r"\bemetteur\b", r"\bleverancier\b", r"\bverkoper\b",
+    r"\bsold\s*by\b", r"\bverkauft\s*(?:von|durch)\b", r"\bvendu\s*par\b", r"\bverkocht\s*door\b",
 )
 CUSTOMER_CONTEXT = re.compile(r"customer|client|buyer|your|kunde|ihre|kaufer|votre|acheteur|uw\b|klant|afnemer|koper")
 
@@ -83,7 +88,8 @@ TOTAL_STRONG = _any(
 )
 NET = _any(
     r"\bsub\s*-?\s*total\b", r"\bnet(?:t)?\s*(?:amount|total|value|price)?\b", r"\btotal\s*net\b", r"\bexcl(?:uding|usive)?\b",
-    r"\bbefore\s*tax\b", r"\bw/?o\s*(?:vat|tax)\b", r"\bwithout\s*(?:vat|tax)\b", r"\bzwischensumme\b", r"\bnetto",
+    r"\b(?:before|ex|excl\.?|excluding|without|w/?o)\s*(?:vat|tax|gst)\b", r"\bvor\s*(?:steuern|mwst|ust)\b",
+    r"\b(?:hors|avant)\s*(?:tva|taxes?)\b", r"\bzonder\s*btw\b", r"\bzwischensumme\b", r"\bnetto",
     r"\bexkl\b", r"\bohne\s*(?:mwst|ust)\b", r"\bwarenwert\b", r"\bh\.?\s?t\.?(?![a-z])", r"\bhors\s*tax", r"\bsous\s*-?\s*total\b",
     r"\bsubtotaal\b", r"\bbase\s*(?:imposable|ht)\b",
 )

@@ -49,8 +49,8 @@ def _company_name(text: str) -> str | None:
         if match is None:
             continue
         name = part[: match.end()].strip(" ,:;")
-        name = re.sub(r"^(?:from|von|de|van|seller|supplier|lieferant|fournisseur|leverancier)\s*:?\s+", "", name,
-                      flags=re.I)
+        name = re.sub(r"^(?:from|von|de|van|seller|supplier|lieferant|fournisseur|leverancier|sold\s+by|"
+                      r"verkauft\s+(?:von|durch)|vendu\s+par|verkocht\s+door)\s*:?\s+", "", name, flags=re.I)
         words = name.split()
         if 2 <= len(words) <= 8 and len(name) <= 80 and re.match(r"[^\W\d_]", name) and not name.isdigit():
             if not labels.TITLE_WORDS.match(_fold(name)) and "@" not in name:
@@ -84,8 +84,9 @@ def _vendor(reader: Reader, block: set[int]) -> FieldValue | None:
             if line.page == first_page and line.y0 < height * 0.3:
                 score += 1.0
             candidates.append((score, name, line, position))
+    candidates += _headline_names(reader, block, first_page, height * 0.25, median)
     if candidates:
-        scored = [(s + 0.75 * min(names[_fold(n)] - 1, 2), n, ln, p) for s, n, ln, p in candidates]
+        scored = [(s + 0.75 * min(max(names[_fold(n)], 1) - 1, 2), n, ln, p) for s, n, ln, p in candidates]
         score, name, line, position = max(scored, key=lambda item: item[0])
         confidence = 0.9 if score >= 2.5 else 0.75
         return reader.value(Found(name, confidence, line, line.cells[position]))
@@ -94,10 +95,28 @@ def _vendor(reader: Reader, block: set[int]) -> FieldValue | None:
            if line.page == first_page and index not in block and line.y0 < height * 0.35]
     for _, index, line in sorted(top, key=lambda item: (-item[0], item[1])):
         text = line.cells[0].text.strip()
-        if (Reader.words(text) == text and not re.search(r"\d", text) and len(text.split()) <= 6
-                and not labels.INVOICE_WORDS.search(_fold(text)) and not labels.CUSTOMER.search(_fold(text))):
+        if _plain_name(text):
             return reader.value(Found(text, 0.55, line, line.cells[0]))
     return None
+
+
+def _plain_name(text: str) -> bool:
+    """Whether a line could be a business name written without a legal form."""
+    return (Reader.words(text) == text and not re.search(r"\d", text) and len(text.split()) <= 6
+            and not labels.INVOICE_WORDS.search(_fold(text)) and not labels.CUSTOMER.search(_fold(text)))
+
+
+def _headline_names(reader: Reader, block: set[int], page: int, above: float,
+                    median: float) -> list[tuple[float, str, Line, int]]:
+    """Names without a legal form printed as a letterhead (much larger than the body text, at
+    the top of the first page); they compete with the legal-form names, a little behind."""
+    found = []
+    for index, line in enumerate(reader.lines[:15]):
+        text = line.cells[0].text.strip()
+        if (line.page == page and index not in block and line.y0 < above and line.size >= 1.4 * median
+                and _company_name(text) is None and _plain_name(text)):
+            found.append((min(line.size / median, 3.0) + 0.5, text, line, 0))
+    return found
 
 
 def _vat_id(reader: Reader, block: set[int]) -> FieldValue | None:
