@@ -262,9 +262,10 @@ _TERMS_RES = (
     re.compile(r"(\d{1,3})\s*(?:days?|tage?n?|jours?|dagen|dgn)\b", re.I),
 )
 _IMMEDIATE_RE = re.compile(
-    r"due (?:up)?on receipt|payable immediately|sofort (?:zahlbar|fällig)|zahlbar sofort|"
-    r"à réception|dès réception|onmiddellijk|direct te betalen", re.I
+    r"due (?:up)?on receipt|payable immediately|sofort (?:zahlbar|f[äa]llig)|zahlbar sofort|"
+    r"[àa] r[ée]ception|d[èe]s r[ée]ception|onmiddellijk|direct te betalen", re.I
 )
+_EARLY_PAYMENT_DISCOUNT = re.compile(r"skonto|discount|escompte|korting", re.I)
 
 
 def payment_terms_days(text: str) -> int | None:
@@ -272,11 +273,10 @@ def payment_terms_days(text: str) -> int | None:
     if _IMMEDIATE_RE.search(text):
         return 0
     for pattern in _TERMS_RES:
-        match = pattern.search(text)
-        if match:
-            days = int(match.group(1))
-            if 0 <= days <= 180:
-                return days
+        days = [int(found) for found in pattern.findall(text) if 0 <= int(found) <= 180]
+        if days:
+            # "10 Tage 2 % Skonto, 30 Tage netto": the discount's term is the shorter one
+            return max(days) if _EARLY_PAYMENT_DISCOUNT.search(text) else days[0]
     return None
 
 

@@ -48,6 +48,9 @@ DUE_DATE = _any(
     r"\bpayable\s*(?:avant|jusqu'?au|le)\b",
     r"\bvervaldatum\b", r"\bvervaldag\b", r"\bte\s*betalen\s*(?:voor|uiterlijk|op)\b", r"\buiterste\s*betaaldatum\b",
     r"\bbetalen\s*voor\b",
+    r"\b(?:uberweisen|zahlen|begleichen|bezahlen)\b.{0,30}?\bbis\s*(?:spatestens\s*)?(?:zum\s*)?(?=\s*\d)",
+    r"\b(?:pay|paid|settle)\b.{0,30}?\b(?:by|before|no\s*later\s*than)\b(?=\s*\d)",
+    r"\b(?:regler|payer|verser)\b.{0,30}?\bavant\s*(?:le\s*)?(?=\s*\d)",
 )
 TERMS_CONTEXT = re.compile(
     r"terms|payable|payment|net\s*\d|within|"

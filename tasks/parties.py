@@ -17,6 +17,7 @@ from tasks.fields import find_ibans, find_vat_ids
 from tasks.text import Line
 
 _VAT_HINT = re.compile(r"\b(?:ATU|CHE|[A-Z]{2})[\s.-]?\d")
+_IBAN_START = re.compile(r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4})*\s?[A-Z0-9]{1,4}$")
 _SEPARATORS = re.compile(r"\s+[·•|–]\s+|\s{3,}|,\s+(?=\d)|\s+-\s+")
 
 
@@ -139,7 +140,11 @@ def _vat_id(reader: Reader, block: set[int]) -> FieldValue | None:
 def _iban(reader: Reader, block: set[int]) -> FieldValue | None:
     best: tuple[float, Found] | None = None
     for index, line in enumerate(reader.lines):
-        for iban, _ in find_ibans(" ".join(line.text.split())):
+        text = " ".join(line.text.split())
+        found = find_ibans(text)
+        if not found and _IBAN_START.search(text) and index + 1 < len(reader.lines):
+            found = find_ibans(f"{text} {reader.lines[index + 1].text}")  # wrapped onto the next line
+        for iban, _ in found:
             score = 0.95 - (0.4 if index in block else 0.0)
             if best is None or score > best[0]:
                 best = (score, Found(iban, score, line, line.cells[0]))
