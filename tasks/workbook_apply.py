@@ -3,8 +3,9 @@
 
 A *unit* is one invoice key with the row(s) that name it. Per batch of units: rows whose hash
 equals the stored WorkbookRow are skipped; the rest are compared with their invoice; new
-invoices are inserted, changed ones updated, each with an AuditEvent ("create" / "update",
-field -> [old, new]); WorkbookRows are inserted or updated and linked to their invoice.
+invoices are inserted, changed ones updated, each with an AuditEvent ("create" naming the row
+it comes from / "update", field -> [old, new]); WorkbookRows are inserted or updated, each
+naming its invoice (`WorkbookRow.invoice_id` traces an invoice back to its workbook rows).
 A unit in conflict changes no invoice; its rows are still recorded.
 """
 
@@ -20,7 +21,7 @@ from sqlalchemy import String, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from db.models import AuditEvent, Invoice, InvoiceLink, Workbook, WorkbookRow
+from db.models import AuditEvent, Invoice, Workbook, WorkbookRow
 from tasks.invoices import _plain, _same  # the one definition of "same value" and its audit form
 from tasks.workbook_bulk import IdAllocator, insert_rows, update_rows
 
@@ -82,7 +83,7 @@ def apply_units(
     invoices = _invoices(session, [(u.counterparty_key, u.number) for u, _ in todo])
     created: list[Unit] = []
     updates: list[dict[str, Any]] = []
-    audits: list[dict[str, Any]] = []
+    audits = Audits(actor, flow_run_id, now)
     for unit, _olds in todo:
         current = invoices.get((unit.counterparty_key, unit.number))
         unit.invoice_id = current.id if current is not None else None
@@ -99,11 +100,11 @@ def apply_units(
             continue
         outcomes["updated"] += 1
         updates.append({"id": current.id, **{f: unit.values[f] for f in changes}, "updated_at": now})
-        audits.append(_audit(current.id, "update", changes, actor, flow_run_id, now))
-    _create_invoices(session, allocator, created, audits, actor, flow_run_id, now)
+        audits.add(current.id, "update", changes)
+    _create_invoices(session, allocator, workbook, created, audits)
     update_rows(session, Invoice.__table__, updates)
     _write_rows(session, allocator, workbook, todo, now)
-    insert_rows(session, AuditEvent.__table__, audits)
+    audits.write(session, allocator)
     return dict(outcomes)
 
 
@@ -147,13 +148,30 @@ def _invoices(session: Session, pairs: list[tuple[str, str]]) -> dict[tuple[str,
     return found
 
 
-def _audit(invoice_id: int, action: str, changes: dict[str, Any], actor: str, flow_run_id: str | None,
-           now: datetime) -> dict[str, Any]:
-    return {"invoice_id": invoice_id, "at": now, "actor": actor, "flow_run_id": flow_run_id, "action": action,
-            "changes": changes}
-
-
+AUDIT_COLUMNS = ("id", "invoice_id", "at", "actor", "flow_run_id", "action", "changes")
+INVOICE_COLUMNS = ("id", "counterparty", "counterparty_key", "number", "source", "is_credit_note", "needs_review",
+                   "review_reasons", "field_sources", "created_at", "updated_at", *VALUE_FIELDS)
+ROW_COLUMNS = ("id", "workbook_name", "sheet", "invoice_key", "values", "row_hash", "row_number", "workbook_id",
+               "invoice_id", "imported_at")
 _NO_REASONS: list[Any] = []
+
+
+@dataclass
+class Audits:
+    """The audit events of one batch, written together after the invoices they name."""
+
+    actor: str
+    flow_run_id: str | None
+    at: datetime
+    events: list[tuple[Any, ...]] = field(default_factory=list)
+
+    def add(self, invoice_id: int, action: str, changes: dict[str, Any]) -> None:
+        self.events.append((invoice_id, self.at, self.actor, self.flow_run_id, action, changes))
+
+    def write(self, session: Session, allocator: IdAllocator) -> None:
+        ids = allocator.take(AuditEvent.__table__, len(self.events))
+        insert_rows(session, AuditEvent.__table__, AUDIT_COLUMNS,
+                    [(event_id, *event) for event_id, event in zip(ids, self.events)])
 
 
 @lru_cache(maxsize=256)
@@ -163,50 +181,38 @@ def _sources(fields: tuple[str, ...]) -> dict[str, str]:
 
 
 def _create_invoices(
-    session: Session, allocator: IdAllocator, created: list[Unit], audits: list[dict[str, Any]], actor: str,
-    flow_run_id: str | None, now: datetime,
+    session: Session, allocator: IdAllocator, workbook: Workbook, created: list[Unit], audits: Audits
 ) -> None:
+    """Insert new invoices. Their "create" event names the workbook row they come from: the values
+    themselves are in the invoice and in that WorkbookRow."""
     rows = []
+    now = audits.at
     for unit, invoice_id in zip(created, allocator.take(Invoice.__table__, len(created))):
         unit.invoice_id = invoice_id
-        values = {**NEW_INVOICE_DEFAULTS, **unit.values}
-        row = {"id": invoice_id, "counterparty": unit.counterparty, "counterparty_key": unit.counterparty_key,
-               "number": unit.number, "source": "workbook", "is_credit_note": False, "needs_review": False,
-               "review_reasons": _NO_REASONS, "field_sources": _sources(tuple(unit.values)),
-               "created_at": now, "updated_at": now}
-        row.update({f: values.get(f) for f in VALUE_FIELDS})
-        rows.append(row)
-        changes = {"counterparty": [None, unit.counterparty], "number": [None, unit.number]}
-        changes.update({f: [None, _plain(v)] for f, v in unit.values.items() if v is not None})
-        audits.append(_audit(invoice_id, "create", changes, actor, flow_run_id, now))
-    insert_rows(session, Invoice.__table__, rows)
+        values = unit.values
+        rows.append((invoice_id, unit.counterparty, unit.counterparty_key, unit.number, "workbook", False, False,
+                     _NO_REASONS, _sources(tuple(values)), now, now,
+                     *[values.get(f, NEW_INVOICE_DEFAULTS.get(f)) for f in VALUE_FIELDS]))
+        sheet, number = unit.rows[0][:2]
+        audits.add(invoice_id, "create", {"counterparty": [None, unit.counterparty], "number": [None, unit.number],
+                                          "source": [None, f"workbook {workbook.name} {sheet}!{number}"]})
+    insert_rows(session, Invoice.__table__, INVOICE_COLUMNS, rows)
 
 
 def _write_rows(
     session: Session, allocator: IdAllocator, workbook: Workbook, todo: list[tuple[Unit, list[Any]]], now: datetime
 ) -> None:
-    new_rows: list[dict[str, Any]] = []
+    """Insert or update the WorkbookRows; each names its invoice (the row an invoice was read from)."""
+    new_rows: list[tuple[Any, ...]] = []
     changed: list[dict[str, Any]] = []
-    relinked: list[tuple[int, int]] = []
     for unit, olds in todo:
         for (sheet, number, record, digest), old in zip(unit.rows, olds):
-            row = {"values": record, "row_hash": digest, "row_number": number, "workbook_id": workbook.id,
-                   "invoice_id": unit.invoice_id, "imported_at": now}
             if old is None:
-                new_rows.append({"workbook_name": workbook.name, "sheet": sheet, "invoice_key": unit.invoice_key, **row})
+                new_rows.append((workbook.name, sheet, unit.invoice_key, record, digest, number, workbook.id,
+                                 unit.invoice_id, now))
             else:
-                changed.append({"id": old.id, **row})
-                if unit.invoice_id is not None and old.invoice_id != unit.invoice_id:
-                    relinked.append((unit.invoice_id, old.id))
-    for row, row_id in zip(new_rows, allocator.take(WorkbookRow.__table__, len(new_rows))):
-        row["id"] = row_id
-    insert_rows(session, WorkbookRow.__table__, new_rows)
+                changed.append({"id": old.id, "values": record, "row_hash": digest, "row_number": number,
+                                "workbook_id": workbook.id, "invoice_id": unit.invoice_id, "imported_at": now})
+    ids = allocator.take(WorkbookRow.__table__, len(new_rows))
+    insert_rows(session, WorkbookRow.__table__, ROW_COLUMNS, [(i, *row) for i, row in zip(ids, new_rows)])
     update_rows(session, WorkbookRow.__table__, changed)
-    links = [{"invoice_id": r["invoice_id"], "workbook_row_id": r["id"], "created_at": now}
-             for r in new_rows if r["invoice_id"] is not None]
-    if relinked:
-        table = InvoiceLink.__table__
-        existing = {(i, w) for i, w in session.execute(select(table.c.invoice_id, table.c.workbook_row_id).where(
-            table.c.workbook_row_id.in_([w for _, w in relinked])))}
-        links += [{"invoice_id": i, "workbook_row_id": w, "created_at": now} for i, w in relinked if (i, w) not in existing]
-    insert_rows(session, InvoiceLink.__table__, links)

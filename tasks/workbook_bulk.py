@@ -22,14 +22,15 @@ class IdAllocator:
         self.session = session
         self.postgres = session.get_bind().dialect.name == "postgresql"
         self._next: dict[str, int] = {}
+        self._sequences: dict[str, str] = {}
 
     def take(self, table: Table, count: int) -> list[int]:
         if count == 0:
             return []
         if self.postgres:
             return list(self.session.scalars(
-                text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :count)"),
-                {"table": table.name, "count": count},
+                text("SELECT nextval(CAST(:sequence AS regclass)) FROM generate_series(1, :count)"),
+                {"sequence": self._sequence(table), "count": count},
             ))
         if table.name not in self._next:
             self._next[table.name] = (self.session.scalar(select(func.max(table.c.id))) or 0) + 1
@@ -37,30 +38,49 @@ class IdAllocator:
         self._next[table.name] = first + count
         return list(range(first, first + count))
 
+    def _sequence(self, table: Table) -> str:
+        """The id sequence's name, looked up once (per row it would be a catalog lookup each)."""
+        if table.name not in self._sequences:
+            self._sequences[table.name] = self.session.scalar(
+                text("SELECT pg_get_serial_sequence(:table, 'id')"), {"table": table.name})
+        return self._sequences[table.name]
 
-def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Insert ``rows`` (every row with the same keys in the same order, ids included)."""
+
+def insert_rows(session: Session, table: Table, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+    """Insert ``rows``: tuples of values for ``columns`` (ids included)."""
     if not rows:
         return
-    columns = list(rows[0])
     if session.get_bind().dialect.name != "postgresql":
-        session.execute(insert(table), rows)
+        session.execute(insert(table), [dict(zip(columns, row)) for row in rows])
         return
     json_at = [i for i, c in enumerate(columns) if type(table.c[c].type).__name__ == "JSON"]
     names = ", ".join(f'"{c}"' for c in columns)
-    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
     with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
-        shared: dict[int, tuple[Any, str]] = {}  # one encoding per shared object (constant lists, dicts)
+        if not json_at:
+            for row in rows:
+                copy.write_row(row)
+            return
+        encode = _JsonOnce()
         for row in rows:
-            values = list(row.values())
+            values = list(row)
             for i in json_at:
-                value = values[i]
-                known = shared.get(id(value))
-                if known is None or known[0] is not value:
-                    known = shared[id(value)] = (value, dumps(value))
-                values[i] = known[1]
+                values[i] = encode(values[i])
             copy.write_row(values)
+
+
+class _JsonOnce:
+    """JSON text of a value; a shared object (a constant list or dict) is encoded once."""
+
+    def __init__(self) -> None:
+        self.dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+        self.shared: dict[int, tuple[Any, str]] = {}
+
+    def __call__(self, value: Any) -> str:
+        known = self.shared.get(id(value))
+        if known is None or known[0] is not value:
+            known = self.shared[id(value)] = (value, self.dumps(value))
+        return known[1]
 
 
 def update_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:

@@ -9,8 +9,11 @@ note rows are skipped and counted; a value merged down over several rows fills e
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import lru_cache
 from itertools import chain
 from typing import Any
 
@@ -47,7 +50,8 @@ class SheetPlan:
     settings: SheetSettings = field(default_factory=SheetSettings)
     notes: list[str] = field(default_factory=list)
     by_field: dict[str, list[Column]] = field(default_factory=dict)
-    parsers: list[tuple[str, list[Column], Any]] | None = None
+    parsers: list[tuple[str, list[Column], Any, dict[Any, Any] | None]] | None = None
+    numbers: dict[int, str] | None = None  # column number -> key in the row's record
 
 
 @dataclass(frozen=True)
@@ -205,8 +209,12 @@ def _every_row(rows: Iterator[tuple[int, dict[int, Any]]], merges: list[tuple[in
         next_covered = next(pending, None)
 
 
-def _parsers(plan: SheetPlan, vocabulary: Vocabulary) -> list[tuple[str, list[Column], Any]]:
-    """(field, its columns, parser) for the fields this tab has, in the order rows are read."""
+def _parsers(plan: SheetPlan, vocabulary: Vocabulary) -> list[tuple[str, list[Column], Any, dict[Any, Any] | None]]:
+    """(field, its columns, parser, memo) for the fields this tab has, in the order rows are read.
+
+    The memo holds the parsed value of each text or date a field's cells held so far: names,
+    dates, status words and currencies repeat from row to row. Invoice numbers do not.
+    """
     order = plan.settings.date_order
     parsers: dict[str, Any] = {
         "number": cells_to.invoice_number,
@@ -219,24 +227,35 @@ def _parsers(plan: SheetPlan, vocabulary: Vocabulary) -> list[tuple[str, list[Co
         "direction": lambda raw: cells_to.direction(raw, vocabulary),
         "currency": lambda raw: cells_to.currency(raw, vocabulary),
     }
-    return [(f, plan.by_field[f], parser) for f, parser in parsers.items() if f in plan.by_field]
+    return [(f, plan.by_field[f], parser, None if f == "number" else {})
+            for f, parser in parsers.items() if f in plan.by_field]
+
+
+_MEMO_TYPES = frozenset({str, date, datetime})  # exact types: a CellError is a str, and 1 == 1.0 == True
+_MEMO_LIMIT = 20_000  # distinct values remembered per field
+_UNSEEN = object()
 
 
 def _read_fields(plan: SheetPlan, number: int, cells: dict[int, Any], problems: list[Problem]):  # type: ignore[no-untyped-def]
     values: dict[str, Any] = {}
     columns: dict[str, Column] = {}
-    for field_name, field_columns, parser in plan.parsers:
+    for field_name, field_columns, parser, memo in plan.parsers:  # type: ignore[union-attr]
         found: list[tuple[Column, Any]] = []
         for column in field_columns:
             raw = cells.get(column.number)
             if raw is None:
                 continue
-            try:
-                value = parser(raw)
-            except ValueError as err:
-                problems.append(Problem(plan.name, number, column.label, str(err)))
-                found = []
-                break
+            remembered = memo is not None and type(raw) in _MEMO_TYPES
+            value = memo.get(raw, _UNSEEN) if remembered else _UNSEEN  # type: ignore[union-attr]
+            if value is _UNSEEN:
+                try:
+                    value = parser(raw)
+                except ValueError as err:
+                    problems.append(Problem(plan.name, number, column.label, str(err)))
+                    found = []
+                    break
+                if remembered and len(memo) < _MEMO_LIMIT:  # type: ignore[arg-type]
+                    memo[raw] = value  # type: ignore[index]
             if value is not None and value != (None, None):
                 found.append((column, value))
         if len(found) > 1 and any(v != found[0][1] for _, v in found[1:]):
@@ -256,7 +275,7 @@ def convert_row(
     problems: list[Problem] = []
     values, columns = _read_fields(plan, number, cells, problems)
     invoice_number = values.pop("number", None)
-    if invoice_number is not None and fold(invoice_number) in vocabulary.totals_words:
+    if invoice_number is not None and _is_totals_word(invoice_number, vocabulary):
         return Skip("totals row")
     if invoice_number is None and not any(p.column == plan.by_field["number"][0].label for p in problems):
         texts = [fold(v) for v in cells.values() if isinstance(v, str)]
@@ -293,7 +312,38 @@ def convert_row(
             values["status"] = "paid"
         elif plan.settings.status:
             values["status"] = plan.settings.status
-    record = {c.key: cells_to.plain(cells[c.number]) for c in plan.columns if cells.get(c.number) is not None}
-    extra = sorted(set(cells) - {c.number for c in plan.columns})
-    record.update({f"(column {get_column_letter(n)})": cells_to.plain(cells[n]) for n in extra})
-    return InvoiceRow(plan.name, number, str(counterparty), str(invoice_number), values, record)
+    return InvoiceRow(plan.name, number, str(counterparty), str(invoice_number), values, _record(plan, cells))
+
+
+_AS_IS = frozenset({str, int})  # cells kept in the record as they are (exact types: not a CellError)
+
+
+def _record(plan: SheetPlan, cells: dict[int, Any]) -> dict[str, Any]:
+    """The row as read, by column key (a column without a header: by its letter), JSON-safe."""
+    if plan.numbers is None:
+        plan.numbers = {c.number: c.key for c in plan.columns}
+    record = {}
+    for column, key in plan.numbers.items():
+        value = cells.get(column)
+        if value is not None:
+            record[key] = value if type(value) in _AS_IS else cells_to.plain(value)
+    if not cells.keys() <= plan.numbers.keys():
+        extra = sorted(set(cells) - plan.numbers.keys())
+        record.update({f"(column {get_column_letter(n)})": cells_to.plain(cells[n]) for n in extra})
+    return record
+
+
+_DIGIT = re.compile(r"[0-9]")
+
+
+def _is_totals_word(text: str, vocabulary: Vocabulary) -> bool:
+    """Whether an invoice-number cell says "Total" (a number with a digit cannot, unless a totals
+    word has one: folding keeps ASCII digits)."""
+    if _DIGIT.search(text) and not _any_digit(vocabulary.totals_words):
+        return False
+    return fold(text) in vocabulary.totals_words
+
+
+@lru_cache(maxsize=16)
+def _any_digit(words: frozenset[str]) -> bool:
+    return any(_DIGIT.search(word) for word in words)

@@ -58,6 +58,8 @@ def invoice_number(value: Any) -> str | None:
 
 def amount(value: Any, vocabulary: Vocabulary) -> tuple[Decimal | None, str | None]:
     """(amount rounded to cents, currency named in the cell or None)."""
+    if type(value) is float:  # the common case first
+        return Decimal(repr(value)).quantize(CENT), None
     check_cell(value)
     if value is None:
         return None, None
