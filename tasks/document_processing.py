@@ -14,11 +14,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import Text, case, func, literal, select, update
 from sqlalchemy.orm import Session
 
 from db.models import Document, DocumentStatus, InvoiceStatus
-from tasks.invoices import find_invoice, upsert_invoice
+from tasks.invoices import find_invoice, write_invoice
 from tasks.understand import Understanding
 
 logger = logging.getLogger(__name__)
@@ -40,23 +40,29 @@ class Claim:
 
 def claim_document(session: Session, documents_dir: Path, document_id: int, force: bool = False) -> Claim | str:
     """Take the document for reading; returns the claim, or why it was not taken."""
-    document = session.get(Document, document_id)
+    statuses = RECLAIMABLE if force else CLAIMABLE
+    taken = session.execute(
+        update(Document)
+        .where(Document.id == document_id, Document.kind.in_(READABLE_KINDS), Document.status.in_(statuses))
+        .values(status=DocumentStatus.PROCESSING.value, error=None)
+        .returning(Document.storage_path, Document.kind, Document.original_name)
+        .execution_options(synchronize_session=False)
+    ).one_or_none()
+    if taken is None:
+        return _not_taken(session, document_id)
+    return Claim(document_id, str(documents_dir / taken.storage_path), taken.kind, taken.original_name)
+
+
+def _not_taken(session: Session, document_id: int) -> str:
+    document = session.execute(
+        select(Document.kind, Document.status, Document.original_name).where(Document.id == document_id)
+    ).one_or_none()
     if document is None:
         return f"document {document_id} does not exist"
     if document.kind not in READABLE_KINDS:
         return f"document {document_id} ({document.original_name}) is a {document.kind} file, not read here"
-    statuses = RECLAIMABLE if force else CLAIMABLE
-    taken = session.execute(
-        update(Document)
-        .where(Document.id == document_id, Document.status.in_(statuses))
-        .values(status=DocumentStatus.PROCESSING.value, error=None)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if taken != 1:
-        session.refresh(document)
-        return (f"document {document_id} ({document.original_name}) is {document.status}; "
-                "run with force=True to read it again")
-    return Claim(document_id, str(documents_dir / document.storage_path), document.kind, document.original_name)
+    return (f"document {document_id} ({document.original_name}) is {document.status}; "
+            "run with force=True to read it again")
 
 
 def invoice_values(result: Understanding, document_id: int) -> tuple[str, str, dict[str, Any]]:
@@ -95,24 +101,37 @@ def invoice_values(result: Understanding, document_id: int) -> tuple[str, str, d
     return str(counterparty), str(number), values
 
 
+def _finish_document(session: Session, document_id: int, result: Understanding, status: str,
+                     error: str | None) -> str:
+    """Record the document's outcome and what was read of it (the text only if it had none);
+    returns the document's name."""
+    values: dict[str, Any] = {"status": status, "error": error, "processed_at": datetime.now(timezone.utc)}
+    if result.text:
+        values["text"] = case((func.coalesce(Document.text, "") == "", literal(result.text, Text)), else_=Document.text)
+    if result.text_source:
+        values["text_source"] = result.text_source
+    if result.page_count:
+        values["page_count"] = result.page_count
+    name = session.execute(
+        update(Document).where(Document.id == document_id).values(values).returning(Document.original_name)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    if name is None:
+        raise LookupError(f"document {document_id} disappeared while it was being read")
+    return name
+
+
 def save_result(session: Session, document_id: int, result: Understanding, actor: str,
                 flow_run_id: str | None = None) -> dict[str, Any]:
     """Record what was read: the invoice (created, updated or linked) and the document's status."""
-    document = session.get(Document, document_id)
-    if document is None:
-        raise LookupError(f"document {document_id} disappeared while it was being read")
-    if result.text and not document.text:
-        document.text = result.text
-    document.text_source = result.text_source or document.text_source
-    document.page_count = result.page_count or document.page_count
-    document.processed_at = datetime.now(timezone.utc)
-    outcome: dict[str, Any] = {"document_id": document_id, "name": document.original_name}
     if result.error is not None:
-        document.status, document.error = DocumentStatus.FAILED.value, result.error
-        return {**outcome, "status": "failed", "reason": result.error}
+        name = _finish_document(session, document_id, result, DocumentStatus.FAILED.value, result.error)
+        return {"document_id": document_id, "name": name, "status": "failed", "reason": result.error}
     if not result.is_invoice:
-        document.status, document.error = DocumentStatus.NOT_INVOICE.value, "; ".join(result.reasons)[:2000]
-        return {**outcome, "status": "not_invoice", "reason": document.error}
+        reason = "; ".join(result.reasons)[:2000]
+        name = _finish_document(session, document_id, result, DocumentStatus.NOT_INVOICE.value, reason)
+        return {"document_id": document_id, "name": name, "status": "not_invoice", "reason": reason}
+    name = _finish_document(session, document_id, result, DocumentStatus.PROCESSED.value, None)
     counterparty, number, values = invoice_values(result, document_id)
     existing = find_invoice(session, counterparty, number)
     if existing is not None:
@@ -120,12 +139,12 @@ def save_result(session: Session, document_id: int, result: Understanding, actor
             values = {}  # keep what a person, the workbook or an equal or better read wrote; link the file
         elif existing.status in _SETTLED:
             values.pop("status", None)
-    upsert = upsert_invoice(session, counterparty, number, values, actor=actor, flow_run_id=flow_run_id,
+    written = write_invoice(session, existing, counterparty, number, values, actor=actor, flow_run_id=flow_run_id,
                             document_id=document_id)
-    document.status, document.error = DocumentStatus.PROCESSED.value, None
-    return {**outcome, "status": "processed", "invoice_id": upsert.invoice_id, "outcome": upsert.outcome,
-            "counterparty": counterparty, "number": number, "confidence": result.confidence,
-            "needs_review": bool(values.get("needs_review", False)), "reason": "; ".join(values.get("review_reasons", []))}
+    return {"document_id": document_id, "name": name, "status": "processed", "invoice_id": written.invoice_id,
+            "outcome": written.outcome, "counterparty": counterparty, "number": number,
+            "confidence": result.confidence, "needs_review": bool(values.get("needs_review", False)),
+            "reason": "; ".join(values.get("review_reasons", []))}
 
 
 def mark_failed(session: Session, document_id: int, reason: str) -> None:

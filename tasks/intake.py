@@ -13,12 +13,12 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from db.conflicts import insert_ignoring_conflicts
 from db.models import Document, DocumentOrigin, DocumentStatus
-from tasks.errors import RejectedDocument, UnreadableDocument
+from tasks.errors import RejectedDocument, StorageError, UnreadableDocument
 from tasks.filetypes import FileType, detect
 from tasks.storage import sha256_bytes, store_bytes
 from tasks.text import pdf_text_layer
@@ -66,26 +66,65 @@ def check_document(data: bytes, file_type: FileType, name: str) -> tuple[int | N
     return layer.page_count, layer.text or None
 
 
-def _existing(session: Session, sha256: str) -> Document | None:
-    return session.scalars(select(Document).where(Document.sha256 == sha256)).one_or_none()
+def _existing(session: Session, sha256: str) -> IngestResult | None:
+    """The document already stored with these bytes, if any."""
+    row = session.execute(
+        select(Document.id, Document.kind, Document.status, Document.error).where(Document.sha256 == sha256)
+    ).one_or_none()
+    if row is None:
+        return None
+    return IngestResult(row.id, sha256, row.kind, False, row.status, row.error)
+
+
+def _insert_document(session: Session, values: dict[str, object]) -> int | None:
+    """The new document's id, or None when a parallel run inserted the same bytes first."""
+    statement = insert_ignoring_conflicts(session, Document, ["sha256"]).values(values).returning(Document.id)
+    return session.execute(statement).scalar_one_or_none()
 
 
 def _record_origin(
-    session: Session, document: Document, channel: str, name: str, mail_message_id: int | None
+    session: Session, document_id: int, channel: str, name: str, mail_message_id: int | None, new: bool
 ) -> None:
-    exists = session.scalars(
-        select(DocumentOrigin.id).where(
-            DocumentOrigin.document_id == document.id,
-            DocumentOrigin.original_name == name,
-            DocumentOrigin.mail_message_id.is_(None)
-            if mail_message_id is None
-            else DocumentOrigin.mail_message_id == mail_message_id,
-        )
-    ).first()
-    if exists is None:
-        session.add(
-            DocumentOrigin(document_id=document.id, channel=channel, original_name=name, mail_message_id=mail_message_id)
-        )
+    """Note this arrival (once per document, message and name; a new document has none yet)."""
+    if not new:
+        exists = session.scalars(
+            select(DocumentOrigin.id).where(
+                DocumentOrigin.document_id == document_id,
+                DocumentOrigin.original_name == name,
+                DocumentOrigin.mail_message_id.is_(None)
+                if mail_message_id is None
+                else DocumentOrigin.mail_message_id == mail_message_id,
+            )
+        ).first()
+        if exists is not None:
+            return
+    session.execute(
+        insert(DocumentOrigin).values(document_id=document_id, channel=channel, original_name=name,
+                                      mail_message_id=mail_message_id)
+    )
+
+
+def _take_new(session: Session, documents_dir: Path, data: bytes, sha256: str, name: str) -> IngestResult:
+    """Check, store (fsync'd before the row that points at it is committed) and record new bytes."""
+    file_type = detect(data)
+    status, error, page_count, text = DocumentStatus.STORED.value, None, None, None
+    try:
+        page_count, text = check_document(data, file_type, name)
+    except RejectedDocument as err:
+        status, error = DocumentStatus.QUARANTINED.value, str(err)
+        logger.warning("quarantined %s: %s", name, err)
+    stored = store_bytes(documents_dir, data)
+    document_id = _insert_document(session, {
+        "sha256": sha256, "size_bytes": len(data), "kind": file_type.kind, "mime_type": file_type.mime_type,
+        "storage_path": stored.relative_path, "original_name": name, "page_count": page_count, "text": text,
+        "text_source": "text" if text else None, "status": status, "error": error,
+    })
+    if document_id is None:
+        winner = _existing(session, sha256)
+        if winner is None:
+            raise StorageError(f"document {sha256[:12]} ({name}) was neither inserted nor found")
+        return winner
+    return IngestResult(document_id, sha256, file_type.kind, True, status, error)
 
 
 def ingest_bytes(
@@ -103,45 +142,6 @@ def ingest_bytes(
     """
     name = (original_name or "(no name)")[:MAX_NAME_LENGTH]
     sha256 = sha256_bytes(data)
-    document = _existing(session, sha256)
-    created = False
-    if document is None:
-        file_type = detect(data)
-        status, error, page_count, text = DocumentStatus.STORED.value, None, None, None
-        try:
-            page_count, text = check_document(data, file_type, name)
-        except RejectedDocument as err:
-            status, error = DocumentStatus.QUARANTINED.value, str(err)
-            logger.warning("quarantined %s: %s", name, err)
-        stored = store_bytes(documents_dir, data)
-        candidate = Document(
-            sha256=sha256,
-            size_bytes=len(data),
-            kind=file_type.kind,
-            mime_type=file_type.mime_type,
-            storage_path=stored.relative_path,
-            original_name=name,
-            page_count=page_count,
-            text=text,
-            text_source="text" if text else None,
-            status=status,
-            error=error,
-        )
-        try:
-            with session.begin_nested():
-                session.add(candidate)
-            document, created = candidate, True
-        except IntegrityError:
-            document = _existing(session, sha256)
-            if document is None:
-                raise
-    _record_origin(session, document, channel, name, mail_message_id)
-    session.flush()
-    return IngestResult(
-        document_id=document.id,
-        sha256=document.sha256,
-        kind=document.kind,
-        created=created,
-        status=document.status,
-        error=document.error,
-    )
+    result = _existing(session, sha256) or _take_new(session, documents_dir, data, sha256, name)
+    _record_origin(session, result.document_id, channel, name, mail_message_id, result.created)
+    return result

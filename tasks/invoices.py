@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from db.conflicts import insert_ignoring_conflicts
 from db.models import AuditEvent, Invoice, InvoiceLink
 
 # Legal-form words dropped from counterparty names so that "ACME GmbH" and "Acme" are one key.
@@ -72,17 +73,23 @@ def _same(old: Any, new: Any) -> bool:
     return old == new
 
 
-def apply_changes(invoice: Invoice, values: dict[str, Any]) -> dict[str, list[Any]]:
-    """Set ``values`` on ``invoice``; returns {field: [old, new]} for what really changed."""
+def _differences(current: Callable[[str], Any], values: dict[str, Any]) -> dict[str, list[Any]]:
+    """{field: [old, new]} for the ``values`` that differ from ``current(field)``."""
     changes: dict[str, list[Any]] = {}
     for field, new in values.items():
         if field not in INVOICE_FIELDS:
             raise ValueError(f"unknown invoice field {field!r}")
-        old = getattr(invoice, field)
-        if _same(old, new):
-            continue
-        setattr(invoice, field, new)
-        changes[field] = [_plain(old), _plain(new)]
+        old = current(field)
+        if not _same(old, new):
+            changes[field] = [_plain(old), _plain(new)]
+    return changes
+
+
+def apply_changes(invoice: Invoice, values: dict[str, Any]) -> dict[str, list[Any]]:
+    """Set ``values`` on ``invoice``; returns {field: [old, new]} for what really changed."""
+    changes = _differences(lambda field: getattr(invoice, field), values)
+    for field in changes:
+        setattr(invoice, field, values[field])
     return changes
 
 
@@ -129,32 +136,64 @@ def upsert_invoice(
     or workbook row is linked to the invoice (the same invoice seen in several places is one
     record with several links). Safe against a parallel run creating the same invoice.
     """
+    return write_invoice(session, find_invoice(session, counterparty, number), counterparty, number, values,
+                         actor=actor, flow_run_id=flow_run_id, document_id=document_id, workbook_row_id=workbook_row_id)
+
+
+def write_invoice(
+    session: Session,
+    invoice: Invoice | None,
+    counterparty: str,
+    number: str,
+    values: dict[str, Any],
+    *,
+    actor: str,
+    flow_run_id: str | None = None,
+    document_id: int | None = None,
+    workbook_row_id: int | None = None,
+) -> UpsertResult:
+    """``upsert_invoice`` for a caller that has just looked the key up: ``invoice`` is what
+    ``find_invoice`` returned (None: create it, unless a parallel run has just done so)."""
     key, number = counterparty_key(counterparty), invoice_number_key(number)
     if not key or not number:
         raise ValueError(f"an invoice needs a counterparty and a number (got {counterparty!r}, {number!r})")
-    invoice = find_invoice(session, counterparty, number)
-    outcome = "updated"
     if invoice is None:
-        candidate = Invoice(counterparty=counterparty.strip(), counterparty_key=key, number=number,
-                            source=values.get("source", "manual"))
-        try:
-            with session.begin_nested():
-                session.add(candidate)
-            invoice, outcome = candidate, "created"
-        except IntegrityError:
-            invoice = find_invoice(session, counterparty, number)
-            if invoice is None:
-                raise
-    changes = apply_changes(invoice, values)
-    if outcome == "created":
-        changes = {"counterparty": [None, invoice.counterparty], "number": [None, number], **changes}
-    elif not changes:
-        outcome = "unchanged"
-    session.flush()
-    if changes:
-        record_audit(session, invoice.id, actor, "create" if outcome == "created" else "update", changes, flow_run_id)
+        row, changes = new_invoice_row(counterparty, key, number, values)
+        statement = insert_ignoring_conflicts(session, Invoice, ["counterparty_key", "number"]).values(row)
+        invoice_id = session.execute(statement.returning(Invoice.id)).scalar_one_or_none()
+        if invoice_id is not None:
+            record_audit(session, invoice_id, actor, "create", changes, flow_run_id)
+            link_invoice(session, invoice_id, document_id=document_id, workbook_row_id=workbook_row_id)
+            return UpsertResult(invoice_id, "created", changes)
+        invoice = find_invoice(session, counterparty, number)
+        if invoice is None:
+            raise LookupError(f"invoice {number!r} of {counterparty!r} was neither created nor found")
+    changes = update_invoice(session, invoice, values, actor, "update", flow_run_id)
     link_invoice(session, invoice.id, document_id=document_id, workbook_row_id=workbook_row_id)
-    return UpsertResult(invoice.id, outcome, changes)
+    return UpsertResult(invoice.id, "updated" if changes else "unchanged", changes)
+
+
+def _defaults() -> dict[str, Any]:
+    """What a new invoice holds before any value is set: its columns' defaults."""
+    defaults = {}
+    for column in Invoice.__table__.columns:
+        if column.key in INVOICE_FIELDS and column.default is not None:
+            default = column.default
+            defaults[column.key] = default.arg(None) if default.is_callable else default.arg
+    return defaults
+
+
+def new_invoice_row(
+    counterparty: str, key: str, number: str, values: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, list[Any]]]:
+    """The row of a new invoice and its "create" audit changes: the key, then every value that
+    differs from what a new record holds."""
+    row: dict[str, Any] = {**_defaults(), "counterparty": counterparty.strip(), "counterparty_key": key,
+                           "number": number, "source": values.get("source", "manual")}
+    changes = {"counterparty": [None, row["counterparty"]], "number": [None, number]}
+    differences = _differences(row.get, values)
+    row.update({field: values[field] for field in differences})
+    return row, {**changes, **differences}
 
 
 def link_invoice(
@@ -162,13 +201,10 @@ def link_invoice(
 ) -> None:
     """Record that an invoice was seen in a document or workbook row (once per pair)."""
     for column, value in (("document_id", document_id), ("workbook_row_id", workbook_row_id)):
-        if value is None:
-            continue
-        exists = session.scalars(
-            select(InvoiceLink.id).where(InvoiceLink.invoice_id == invoice_id, getattr(InvoiceLink, column) == value)
-        ).first()
-        if exists is None:
-            session.add(InvoiceLink(invoice_id=invoice_id, **{column: value}))
+        if value is not None:
+            session.execute(
+                insert_ignoring_conflicts(session, InvoiceLink).values(invoice_id=invoice_id, **{column: value})
+            )
 
 
 def update_invoice(

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from db.conflicts import insert_ignoring_conflicts
 from db.models import MailMessage, MailStatus
 from db.session import session_scope
 
@@ -104,17 +104,6 @@ def earlier_uidvalidity(session: Session, account: str, folder: str, uidvalidity
     ).one()
 
 
-def _insert_ignoring_conflicts(session: Session, rows: list[dict[str, Any]]) -> None:
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        statement: Any = postgresql.insert(MailMessage).on_conflict_do_nothing()
-    elif dialect == "sqlite":
-        statement = sqlite.insert(MailMessage).on_conflict_do_nothing()
-    else:  # pragma: no cover - only PostgreSQL and SQLite are supported
-        statement = insert(MailMessage)
-    session.execute(statement, rows)
-
-
 def claim_new(account: str, folder: str, uidvalidity: int, uids: list[int], claimer: str) -> dict[int, int]:
     """Claim messages never seen before; returns uid -> row id of those this poll won."""
     if not uids:
@@ -126,7 +115,7 @@ def claim_new(account: str, folder: str, uidvalidity: int, uids: list[int], clai
         for uid in uids
     ]
     with session_scope() as session:
-        _insert_ignoring_conflicts(session, rows)
+        session.execute(insert_ignoring_conflicts(session, MailMessage), rows)
     with session_scope() as session:
         won = session.execute(
             select(MailMessage.uid, MailMessage.id).where(

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
+from db.conflicts import insert_ignoring_conflicts
 from db.models import Invoice, Reminder, ReminderStatus, utcnow
 
 CHUNK = 1000  # rows per INSERT (bound parameters stay far below SQLite's and PostgreSQL's limits)
@@ -34,14 +35,6 @@ class Claim:
     retried: bool  # a failed row taken again (released back to failed, not deleted)
 
 
-def _insert_for(session: Session):  # type: ignore[no-untyped-def]
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
-
-
 def claim(
     session: Session,
     recipient: str,
@@ -53,7 +46,6 @@ def claim(
 ) -> list[Claim]:
     """Take (invoice_id, level) rows for ``recipient``; returns only the rows this call won."""
     now = now or utcnow()
-    insert = _insert_for(session)
     rows = [
         {"invoice_id": invoice_id, "level": level, "recipient": recipient, "digest_id": digest_id,
          "status": ReminderStatus.CLAIMED.value, "attempts": 1, "claimed_at": now, "flow_run_id": run_id}
@@ -61,8 +53,7 @@ def claim(
     ]
     claims: list[Claim] = []
     statement = (
-        insert(Reminder)
-        .on_conflict_do_nothing(index_elements=["invoice_id", "level", "recipient"])
+        insert_ignoring_conflicts(session, Reminder, ["invoice_id", "level", "recipient"])
         .returning(Reminder.id, Reminder.invoice_id, Reminder.level)
     )
     for start in range(0, len(rows), CHUNK):  # executemany, batched by SQLAlchemy's insertmanyvalues

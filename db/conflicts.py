@@ -1,0 +1,23 @@
+"""INSERT ... ON CONFLICT DO NOTHING for the two databases the project runs on.
+
+A unique constraint decides which of two parallel writers wins; the loser's row is simply not
+inserted (no error, no savepoint), and ``RETURNING`` tells the caller whether it won.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+
+def insert_ignoring_conflicts(session: Session, model: Any, index_elements: list[str] | None = None) -> Any:
+    """An INSERT into ``model``'s table that skips rows violating a unique constraint
+    (only the one on ``index_elements`` when given)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(model).on_conflict_do_nothing(index_elements=index_elements)
+    if dialect == "sqlite":
+        return sqlite.insert(model).on_conflict_do_nothing(index_elements=index_elements)
+    raise NotImplementedError(f"INSERT ... ON CONFLICT is written for PostgreSQL and SQLite, not {dialect}")
