@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -93,12 +94,18 @@ def load_yaml_templates(folder: Path) -> list[Template]:
         return []
     templates = []
     for path in sorted([*folder.glob("*.yml"), *folder.glob("*.yaml")]):
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (yaml.YAMLError, UnicodeDecodeError) as err:
-            raise ConfigurationError(f"template {path}: not valid YAML ({err})") from err
-        templates.append(_template(data, "yaml", str(path)))
+        stat = path.stat()
+        templates.append(_template(_yaml_file(str(path), stat.st_mtime_ns, stat.st_size), "yaml", str(path)))
     return templates
+
+
+@lru_cache(maxsize=256)
+def _yaml_file(location: str, mtime_ns: int, size: int) -> Any:
+    """A template file's content, parsed once per version of the file (its time and size)."""
+    try:
+        return yaml.safe_load(Path(location).read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        raise ConfigurationError(f"template {location}: not valid YAML ({err})") from err
 
 
 def load_db_templates(session: Any) -> list[Template]:
