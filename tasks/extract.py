@@ -289,10 +289,24 @@ def _amount_lines(reader: Reader) -> dict[str, list[Found]]:
             role = _amount_role(folded) if len(folded) <= 40 else None
             if role is None:
                 continue
-            below = reader._after(index, position, len(folded), _only_amount, 1)
+            below = reader._after(index, position, len(folded), _only_amount, 1) or _lower_right(reader, index, position)
             if below is not None and below.line is not line:
                 roles[role].append(below)
     return roles
+
+
+def _lower_right(reader: Reader, index: int, position: int) -> Found | None:
+    """A lone amount on the next line, right of the label (a skewed scan drops the right column
+    a little, and OCR then reads it as a line of its own)."""
+    if index + 1 >= len(reader.lines):
+        return None
+    line, lower = reader.lines[index], reader.lines[index + 1]
+    label = line.cells[position]
+    if (lower.page != line.page or lower.y0 - line.y0 > line.size or len(lower.cells) != 1
+            or lower.cells[0].x0 <= label.x1 or any(c.x0 > label.x1 for c in line.cells[position + 1 :])):
+        return None
+    value = _only_amount(lower.cells[0].text)
+    return Found(value, 0.8, lower, lower.cells[0]) if value is not None else None
 
 
 _BASE = re.compile(r"\b(?:on|of|from|auf|von|sur|de|over|van|op)\s*[€£$]?\s*$")

@@ -350,7 +350,10 @@ def _repair_ocr(raw: str) -> str | None:
     return None
 
 
-_IBAN_RE = re.compile(r"\b([A-Z]{2}\s?\d{2}(?:\s?[A-Z0-9]){10,30})")
+_IBAN_RE = re.compile(r"\b([A-Z]{2}\s?(?:\d[\dOIL]|[OIL]\d)(?:\s?[A-Z0-9]){10,30})")
+# Countries whose IBANs hold only digits after the country code: there an O read by OCR is a 0.
+_NUMERIC_IBANS = frozenset("AT BE DE DK EE ES FI HR HU LT NO PL PT RS SE SI SK CZ".split())
+_OCR_DIGITS = str.maketrans("OIL", "011")
 
 
 def normalise_iban(candidate: str) -> str | None:
@@ -369,9 +372,26 @@ def find_ibans(text: str) -> list[tuple[str, int]]:
     found = []
     for match in _IBAN_RE.finditer(text.upper()):
         compact = re.sub(r"\s", "", match.group(1))
-        for end in range(min(len(compact), 34), 14, -1):
-            iban = normalise_iban(compact[:end])
+        for candidate in dict.fromkeys((compact, _ocr_repaired(compact))):
+            iban = _longest_valid_prefix(candidate)
             if iban:
                 found.append((iban, match.start()))
                 break
     return found
+
+
+def _longest_valid_prefix(compact: str) -> str | None:
+    for end in range(min(len(compact), 34), 14, -1):
+        iban = normalise_iban(compact[:end])
+        if iban:
+            return iban
+    return None
+
+
+def _ocr_repaired(compact: str) -> str:
+    """Letters OCR reads for digits (O for 0, I/l for 1) where an IBAN can only hold digits; the
+    checksum still decides whether the repaired IBAN is taken."""
+    country, rest = compact[:2], compact[2:]
+    if country in _NUMERIC_IBANS:
+        return country + rest.translate(_OCR_DIGITS)
+    return country + rest[:2].translate(_OCR_DIGITS) + rest[2:]

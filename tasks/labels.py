@@ -84,7 +84,7 @@ CUSTOMER_CONTEXT = re.compile(r"customer|client|buyer|your|kunde|ihre|kaufer|vot
 
 # Amount labels, tried in this order: a "total incl. VAT" is a total, a "total excl. VAT" is a net.
 TOTAL_STRONG = _any(
-    r"\bincl(?:uding|\.|usive)?\b", r"\binkl\b\.?", r"\bttc\b", r"\bbrutto", r"\bgross\b", r"\bnet\s*a\s*payer\b",
+    r"\bincl(?:uding|\.|usive)?\b", r"\binkl\b\.?", r"\bttc\b", r"\btvac\b", r"\bbrutto", r"\bgross\b", r"\bnet\s*a\s*payer\b",
     r"\b(?:amount|balance|total)\s*(?:due|payable|to\s*pay)\b", r"\bgrand\s*total\b", r"\binvoice\s*(?:total|amount)\b",
     r"\bzu\s*zahlen\b", r"\b(?:rechnungs|end|gesamt|zahl)betrag\b", r"\bgesamtsumme\b", r"\ba\s*payer\b",
     r"\bmontant\s*(?:total|du)\b", r"\btotaal\s*(?:bedrag|te\s*betalen)\b", r"\bte\s*betalen\b", r"\btotaalbedrag\b",
@@ -94,10 +94,10 @@ NET = _any(
     r"\b(?:before|ex|excl\.?|excluding|without|w/?o)\s*(?:vat|tax|gst)\b", r"\bvor\s*(?:steuern|mwst|ust)\b",
     r"\b(?:hors|avant)\s*(?:tva|taxes?)\b", r"\bzonder\s*btw\b", r"\bzwischensumme\b", r"\bnetto",
     r"\bexkl\b", r"\bohne\s*(?:mwst|ust)\b", r"\bwarenwert\b", r"\bh\.?\s?t\.?(?![a-z])", r"\bhors\s*tax", r"\bsous\s*-?\s*total\b",
-    r"\bsubtotaal\b", r"\bbase\s*(?:imposable|ht)\b",
+    r"\bsubtotaal\b", r"\bbase\s*(?:imposable|ht)\b", r"\bhtva\b",
 )
 TAX = re.compile(
-    r"\b(?:vat|tax|sales\s*tax|gst|hst|mwst|ust|umsatzsteuer|mehrwertsteuer|steuer|tva|t\.v\.a|btw|iva)\b"
+    r"\b(?:vat|tax|sales\s*tax|gst|hst|mwst|ust|umsatzsteuer|mehrwertsteuer|steuer|tva|t\.v\.a|btw|iva)(?![a-z])"
     r"(?!\s*[-.]?\s*(?:id|no|nr|number|reg|nummer|identification|registration|ident|n°|intracom|num)\b)"
 )
 ITEM_HEADER = re.compile(
