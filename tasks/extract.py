@@ -266,6 +266,11 @@ def _amount_lines(reader: Reader) -> dict[str, list[Found]]:
         whole = " ".join(reader.folded[index])
         if labels.NOT_AMOUNT.search(whole):
             continue
+        columns = _column_totals(reader, index)
+        if columns:
+            for role, found in columns:
+                roles[role].append(found)
+            continue
         for position, cell in enumerate(line.cells):
             folded = reader.folded[index][position]
             amounts = find_amounts(cell.text)
@@ -293,6 +298,29 @@ def _amount_lines(reader: Reader) -> dict[str, list[Found]]:
             if below is not None and below.line is not line:
                 roles[role].append(below)
     return roles
+
+
+def _column_totals(reader: Reader, index: int) -> list[tuple[str, Found]] | None:
+    """A totals row under columns headed net / tax / gross ("Summe | 1.000,00 | 190,00 | 1.190,00"
+    below "Netto | USt. 19 % | Brutto"): each amount takes the role of its column, in order."""
+    line, folded = reader.lines[index], reader.folded[index]
+    if find_amounts(line.cells[0].text) or _amount_role(folded[0]) != "total":
+        return None
+    amounts = [(value, cell) for cell in line.cells[1:] if not find_dates(cell.text)
+               for value, _, _ in find_amounts(cell.text)]
+    if len(amounts) < 2:
+        return None
+    for above in range(index - 1, max(-1, index - 25), -1):
+        if reader.lines[above].page != line.page:
+            break
+        if any(find_amounts(cell.text) for cell in reader.lines[above].cells):
+            continue  # an item row
+        header = [role for role in map(_amount_role, reader.folded[above]) if role]
+        if len(header) >= 2:
+            if len(header) != len(amounts) or len(set(header)) != len(header):
+                return None
+            return [(role, Found(value, 0.95, line, cell)) for role, (value, cell) in zip(header, amounts, strict=True)]
+    return None
 
 
 def _lower_right(reader: Reader, index: int, position: int) -> Found | None:

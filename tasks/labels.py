@@ -64,6 +64,8 @@ REFERENCE = _any(
     rf"\bauftrags?\s*-?\s*{_NO}", r"\bbon\s*de\s*commande\b", rf"\b(?:{_NO})\s*(?:de\s*)?commande\b", rf"\bcommande\s*{_NO}",
     r"\bvotre\s*(?:reference|commande)\b", rf"\binkoop\s*order\s*(?:{_NO})?", rf"\bbestel\s*{_NO}", r"\bbestelnummer\b",
     r"\buw\s*(?:referentie|kenmerk|ordernummer|order)\b", r"\bordernummer\b", r"\breferen(?:ce|z|tie)\b", r"\bkenmerk\b",
+    # the quote the invoice follows
+    rf"\b(?:quote|quotation|devis|angebot|offerte)\s*(?:{_NO})",
     # what a credit note corrects
     r"\b(?:original|related|corrected|relating\s*to)\s*invoice\b", r"\b(?:ursprungliche|korrigierte|zur|zu)\s*rechnung\b",
     r"\bfacture\s*(?:d'?origine|initiale|corrigee)\b", r"\boorspronkelijke\s*factuur\b",
@@ -84,7 +86,7 @@ CUSTOMER_CONTEXT = re.compile(r"customer|client|buyer|your|kunde|ihre|kaufer|vot
 
 # Amount labels, tried in this order: a "total incl. VAT" is a total, a "total excl. VAT" is a net.
 TOTAL_STRONG = _any(
-    r"\bincl(?:uding|\.|usive)?\b", r"\binkl\b\.?", r"\bttc\b", r"\btvac\b", r"\bbrutto", r"\bgross\b", r"\bnet\s*a\s*payer\b",
+    r"\bincl(?:uding|\.|usive|usief)?\b", r"\binkl\b\.?", r"\bttc\b", r"\btvac\b", r"\bbrutto", r"\bgross\b", r"\bnet\s*a\s*payer\b",
     r"\b(?:amount|balance|total)\s*(?:due|payable|to\s*pay)\b", r"\bgrand\s*total\b", r"\binvoice\s*(?:total|amount)\b",
     r"\bzu\s*zahlen\b", r"\b(?:rechnungs|end|gesamt|zahl)betrag\b", r"\bgesamtsumme\b", r"\ba\s*payer\b",
     r"\bmontant\s*(?:total|du)\b", r"\btotaal\s*(?:bedrag|te\s*betalen)\b", r"\bte\s*betalen\b", r"\btotaalbedrag\b",
@@ -94,7 +96,7 @@ NET = _any(
     r"\b(?:before|ex|excl\.?|excluding|without|w/?o)\s*(?:vat|tax|gst)\b", r"\bvor\s*(?:steuern|mwst|ust)\b",
     r"\b(?:hors|avant)\s*(?:tva|taxes?)\b", r"\bzonder\s*btw\b", r"\bzwischensumme\b", r"\bnetto",
     r"\bexkl\b", r"\bohne\s*(?:mwst|ust)\b", r"\bwarenwert\b", r"\bh\.?\s?t\.?(?![a-z])", r"\bhors\s*tax", r"\bsous\s*-?\s*total\b",
-    r"\bsubtotaal\b", r"\bbase\s*(?:imposable|ht)\b", r"\bhtva\b",
+    r"\bsubtotaal\b", r"\bbase\s*(?:imposable|ht)\b", r"\bhtva\b", r"\bexclusief\b",
 )
 TAX = re.compile(
     r"\b(?:vat|tax|sales\s*tax|gst|hst|mwst|ust|umsatzsteuer|mehrwertsteuer|steuer|tva|t\.v\.a|btw|iva)(?![a-z])"

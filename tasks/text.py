@@ -146,6 +146,22 @@ def _centre(row: list[Word]) -> float:
     return sum((w[2] + w[4]) / 2 for w in row) / len(row)
 
 
+def _stacked(piece: list[Word], row: list[Word], height: float, ocr: bool) -> bool:
+    """Whether ``piece`` stands above or below a word of ``row`` (same columns, another line:
+    closely set lines whose boxes overlap a little) rather than beside it. For OCR, whose own
+    lines already follow the text, any horizontal overlap counts; a text layer's word drawn
+    twice at the same height (fake bold) does not."""
+    for word in piece:
+        for other in row:
+            overlap = min(word[3], other[3]) - max(word[1], other[1])
+            if overlap <= 0:
+                continue
+            if ocr or (overlap > 0.3 * min(word[3] - word[1], other[3] - other[1])
+                       and abs((word[2] + word[4]) - (other[2] + other[4])) / 2 > 0.25 * height):
+                return True
+    return False
+
+
 def build_lines(words: list[Word], page: int, line_keys: list[int] | None = None) -> list[Line]:
     """Group words into lines (by vertical overlap, starting from OCR's own lines when given,
     which follow a skewed scan) and lines into cells (by horizontal gaps)."""
@@ -163,9 +179,7 @@ def build_lines(words: list[Word], page: int, line_keys: list[int] | None = None
         if rows:
             last = rows[-1]
             top, bottom = min(w[2] for w in last), max(w[4] for w in last)
-            overlapping_x = line_keys is not None and any(
-                w[1] < o[3] and o[1] < w[3] for w in piece for o in last)
-            if (not overlapping_x and top - height * 0.1 <= centre <= bottom + height * 0.1
+            if (not _stacked(piece, last, height, ocr=line_keys is not None) and top - height * 0.1 <= centre <= bottom + height * 0.1
                     and abs(centre - _centre(last)) < height * 0.6):
                 last.extend(piece)
                 continue
