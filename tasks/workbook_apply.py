@@ -126,25 +126,35 @@ def _stored_rows(session: Session, name: str, keys: list[tuple[str, str]]) -> di
 
 
 def _invoices(session: Session, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], Any]:
+    """The invoices of (counterparty key, number) pairs, by pair."""
     table = Invoice.__table__
     columns = [table.c.id, table.c.counterparty_key, table.c.number, *(table.c[f] for f in VALUE_FIELDS)]
-    found: dict[tuple[str, str], Any] = {}
-    postgres = session.get_bind().dialect.name == "postgresql"
-    for chunk in _chunks(sorted(set(pairs))):
-        if postgres:  # exact (key, number) pairs joined against the unique index
-            keys = select(func.unnest(bindparam("k", [k for k, _ in chunk], type_=ARRAY(String))).label("k"),
-                          func.unnest(bindparam("n", [n for _, n in chunk], type_=ARRAY(String))).label("n")).subquery()
-            query = select(*columns).join(keys, (table.c.counterparty_key == keys.c.k) & (table.c.number == keys.c.n))
-            for row in session.execute(query):
-                found[(row.counterparty_key, row.number)] = row
-            continue
-        # SQLite: two IN lists use the (counterparty_key, number) index; exact pairs are kept
+    wanted = sorted(set(pairs))
+    if session.get_bind().dialect.name == "postgresql":
+        rows = _invoices_by_pairs(session, columns, wanted)
+    else:
+        rows = _invoices_by_lists(session, columns, wanted)
+    return {(row.counterparty_key, row.number): row for row in rows}
+
+
+def _invoices_by_pairs(session: Session, columns: list[Any], pairs: list[tuple[str, str]]) -> list[Any]:
+    """PostgreSQL: the exact pairs, as two arrays, joined against the unique index in one query."""
+    table = Invoice.__table__
+    keys = select(func.unnest(bindparam("k", [k for k, _ in pairs], type_=ARRAY(String))).label("k"),
+                  func.unnest(bindparam("n", [n for _, n in pairs], type_=ARRAY(String))).label("n")).subquery()
+    return list(session.execute(
+        select(*columns).join(keys, (table.c.counterparty_key == keys.c.k) & (table.c.number == keys.c.n))))
+
+
+def _invoices_by_lists(session: Session, columns: list[Any], pairs: list[tuple[str, str]]) -> list[Any]:
+    """SQLite: two IN lists per chunk use the (counterparty_key, number) index; exact pairs are kept."""
+    table = Invoice.__table__
+    found = []
+    for chunk in _chunks(pairs):
         wanted = set(chunk)
         query = select(*columns).where(table.c.counterparty_key.in_({k for k, _ in chunk}),
                                        table.c.number.in_({n for _, n in chunk}))
-        for row in session.execute(query):
-            if (row.counterparty_key, row.number) in wanted:
-                found[(row.counterparty_key, row.number)] = row
+        found += [row for row in session.execute(query) if (row.counterparty_key, row.number) in wanted]
     return found
 
 

@@ -28,15 +28,19 @@ class IdAllocator:
         if count == 0:
             return []
         if self.postgres:
-            return list(self.session.scalars(
-                text("SELECT nextval(CAST(:sequence AS regclass)) FROM generate_series(1, :count)"),
-                {"sequence": self._sequence(table), "count": count},
-            ))
+            return self._take_from_sequence(table, count)
         if table.name not in self._next:
             self._next[table.name] = (self.session.scalar(select(func.max(table.c.id))) or 0) + 1
         first = self._next[table.name]
         self._next[table.name] = first + count
         return list(range(first, first + count))
+
+    def _take_from_sequence(self, table: Table, count: int) -> list[int]:
+        """``count`` values of the table's sequence, fetched as one array."""
+        return list(self.session.scalar(
+            text("SELECT array_agg(nextval(CAST(:sequence AS regclass))) FROM generate_series(1, :count)"),
+            {"sequence": self._sequence(table), "count": count},
+        ))
 
     def _sequence(self, table: Table) -> str:
         """The id sequence's name, looked up once (per row it would be a catalog lookup each)."""

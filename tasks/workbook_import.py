@@ -153,6 +153,12 @@ def _spilled_batches(spill: IO[bytes]) -> Iterator[list[tuple[Any, ...]]]:
             return
 
 
+def _single_unit(row: tuple[Any, ...]) -> Unit:
+    """The unit of an invoice key that only one row names."""
+    sheet, number, counterparty, number_key, invoice_key, key, values, record, digest = row
+    return Unit(counterparty, number_key, key, invoice_key, values, [(sheet, number, record, digest)])
+
+
 def _unit(rows: list[tuple[Any, ...]], report: ImportReport) -> Unit:
     """One invoice key's rows -> one unit: merged values, or a conflict naming the fields."""
     first = rows[0]
@@ -229,7 +235,7 @@ def import_workbook(
                     if occurrences[hash(row[4])] > 1:
                         deferred.setdefault(row[4], []).append(row)
                     else:
-                        units.append(_unit([row], report))
+                        units.append(_single_unit(row))
                 _count(report, apply_units(units, **context))
             units = [_unit(rows, report) for rows in deferred.values()]
             for start in range(0, len(units), BATCH):

@@ -1,8 +1,8 @@
 """Reading an .xlsx workbook sheet by sheet, row by row, without loading it into memory.
 
-openpyxl (read-only, cached formula values) opens the workbook: the list of tabs, the shared
-strings, which cell styles are dates, the 1900/1904 date system. The rows of each tab are then
-streamed from the sheet's XML by a small tokenizer that yields the same values openpyxl would
+`tasks.workbook_package` reads the list of tabs, the shared strings, which cell styles are
+dates and the 1900/1904 date system. The rows of each tab are then streamed from the sheet's XML
+by a small tokenizer that yields the same values openpyxl would with cached formula values
 (`tests/test_workbook_read.py` checks this), several times faster, because the import's speed
 is the speed of this loop. A sheet written with a namespace prefix falls back to openpyxl's own
 row reader.
@@ -25,14 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from openpyxl.reader.excel import ExcelReader
-from openpyxl.styles.stylesheet import apply_stylesheet
-from openpyxl.worksheet._read_only import ReadOnlyWorksheet
-from openpyxl.utils.cell import column_index_from_string, range_boundaries
-from openpyxl.utils.datetime import from_excel, from_ISO8601
-
 from tasks.errors import WorkbookError
 from tasks.filetypes import detect
+from tasks.workbook_package import column_number, from_excel, range_bounds, read_package
 
 logger = logging.getLogger(__name__)
 
@@ -136,23 +131,17 @@ class WorkbookFile:
         check_file(self.path, limits)
         self._handle: IO[bytes] = self.path.open("rb")
         try:
-            reader = ExcelReader(self._handle, read_only=True, data_only=True, keep_links=False)
-            reader.read_manifest()
-            reader.read_strings()
-            reader.read_workbook()
-            apply_stylesheet(reader.archive, reader.wb)
-            found = [(s, rel) for s, rel in reader.parser.find_sheets()
-                     if rel.target in reader.valid_files and "chartsheet" not in rel.Type]
-        except Exception as err:  # openpyxl raises many kinds for damaged parts
+            self._zip = zipfile.ZipFile(self._handle)
+            package = read_package(self._zip)
+        except Exception as err:  # a damaged part fails in many ways
             self._handle.close()
             raise WorkbookError(f"{self.path.name}: not a readable workbook: {type(err).__name__}: {err}") from err
-        self._zip: zipfile.ZipFile = reader.archive
-        self.book = reader.wb
-        self._strings = reader.shared_strings
-        self._dates = set(getattr(self.book, "_date_formats", ()))
-        self._durations = set(getattr(self.book, "_timedelta_formats", ()))
-        self._targets = [rel.target for _, rel in found]
-        self.sheets = [RawSheet(s.name, i, (s.state or "visible") != "visible") for i, (s, _) in enumerate(found)]
+        self._strings = package.strings
+        self._dates = package.dates
+        self._durations = package.durations
+        self._epoch = package.epoch
+        self._targets = [member for _, _, member in package.sheets]
+        self.sheets = [RawSheet(name, i, hidden) for i, (name, hidden, _) in enumerate(package.sheets)]
         self._date_cache: dict[str, Any] = {}
 
     def close(self) -> None:
@@ -177,7 +166,7 @@ class WorkbookFile:
         with self._archive().open(self._member(sheet)) as source:
             while chunk := source.read(_CHUNK):
                 block = tail + chunk
-                sheet.merges += [range_boundaries(m.decode()) for m in _MERGE.findall(block)]  # type: ignore[misc]
+                sheet.merges += [range_bounds(m.decode()) for m in _MERGE.findall(block)]
                 cut = block.rfind(b"<")
                 tail = block[cut:] if cut >= 0 else b""
                 tail = b"" if _MERGE.match(tail) else tail
@@ -193,8 +182,16 @@ class WorkbookFile:
             yield from self._stream(source, decoder, first)
 
     def _openpyxl_rows(self, sheet: RawSheet) -> Iterator[tuple[int, dict[int, Any]]]:
-        self.book._archive = self._zip
-        worksheet = ReadOnlyWorksheet(self.book, sheet.name, self._member(sheet), self._strings)
+        from openpyxl.reader.excel import ExcelReader
+        from openpyxl.styles.stylesheet import apply_stylesheet
+        from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+
+        reader = ExcelReader(self._handle, read_only=True, data_only=True, keep_links=False)
+        reader.read_manifest()
+        reader.read_workbook()
+        apply_stylesheet(reader.archive, reader.wb)
+        reader.wb._archive = reader.archive
+        worksheet = ReadOnlyWorksheet(reader.wb, sheet.name, self._member(sheet), self._strings)
         for number, row in enumerate(worksheet.iter_rows(values_only=True), start=1):
             cells = {column: value for column, value in enumerate(row, start=1) if value is not None}
             if cells:
@@ -259,7 +256,7 @@ class WorkbookFile:
         if value is None:
             number = float(text) if ("." in text or "E" in text or "e" in text) else int(text)
             try:
-                value = from_excel(number, self.book.epoch, timedelta=style in self._durations)
+                value = from_excel(number, self._epoch, duration=style in self._durations)
             except (OverflowError, ValueError):
                 value = CellError("#VALUE!")
             if len(self._date_cache) < 100_000:
@@ -302,6 +299,8 @@ class WorkbookFile:
         if kind == "e":
             return CellError(_unescape(text))
         if kind == "d":
+            from openpyxl.utils.datetime import from_ISO8601  # a rare kind of cell
+
             return from_ISO8601(text)
         return _unescape(text)
 
@@ -313,7 +312,7 @@ def _column(ref: str) -> int:
     letters = ref.rstrip("0123456789")
     index = _COLUMNS.get(letters)
     if index is None:
-        index = _COLUMNS[letters] = column_index_from_string(letters)
+        index = _COLUMNS[letters] = column_number(letters)
     return index
 
 

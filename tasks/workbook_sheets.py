@@ -17,9 +17,8 @@ from functools import lru_cache
 from itertools import chain
 from typing import Any
 
-from openpyxl.utils.cell import get_column_letter
-
 from tasks import workbook_values as cells_to
+from tasks.workbook_package import column_letter
 from tasks.workbook_read import NO_RESULT, RawSheet, WorkbookFile
 from tasks.workbook_vocabulary import HeaderMatch, SheetSettings, Vocabulary, fold
 
@@ -37,7 +36,7 @@ class Column:
 
     @property
     def label(self) -> str:
-        return f"{get_column_letter(self.number)} ({self.header})" if self.header else get_column_letter(self.number)
+        return f"{column_letter(self.number)} ({self.header})" if self.header else column_letter(self.number)
 
 
 @dataclass
@@ -152,7 +151,7 @@ def _columns(cells: dict[int, Any], vocabulary: Vocabulary, plan: SheetPlan) -> 
         value = cells[number]
         header = cells_to.text(value) if value is not NO_RESULT and not isinstance(value, cells_to.CellError) else None
         header = header or ""
-        base = header or f"(column {get_column_letter(number)})"
+        base = header or f"(column {column_letter(number)})"
         used[fold(base)] = used.get(fold(base), 0) + 1
         key = base if used[fold(base)] == 1 else f"{base} ({used[fold(base)]})"
         if used[fold(base)] == 2:
@@ -329,7 +328,7 @@ def _record(plan: SheetPlan, cells: dict[int, Any]) -> dict[str, Any]:
             record[key] = value if type(value) in _AS_IS else cells_to.plain(value)
     if not cells.keys() <= plan.numbers.keys():
         extra = sorted(set(cells) - plan.numbers.keys())
-        record.update({f"(column {get_column_letter(n)})": cells_to.plain(cells[n]) for n in extra})
+        record.update({f"(column {column_letter(n)})": cells_to.plain(cells[n]) for n in extra})
     return record
 
 

@@ -52,6 +52,42 @@ def test_the_streaming_reader_yields_what_openpyxl_reads(tmp_path):
     assert _ours(prefixed) == _ours(awkward)
 
 
+def _formatted_book(path, epoch=None):
+    """Custom date, duration and text formats, rich text and a hidden tab."""
+    from openpyxl import Workbook
+    from openpyxl.cell.rich_text import CellRichText, TextBlock
+    from openpyxl.cell.text import InlineFont
+
+    book = Workbook()
+    if epoch is not None:
+        book.epoch = epoch
+    sheet = book.active
+    sheet.title = "Formats"
+    rows = [(date(2024, 2, 29), "dd.mm.yyyy"), (datetime(2024, 3, 1, 8, 30), 'yyyy-mm-dd" um "hh:mm'),
+            (1.75, "[h]:mm"), (0.5, "h:mm"), (45000, '"Tag" 0'), (45000, "[$-407]0.00"), (12.5, "0.00 [$EUR]"),
+            (30, "d"), (59, "mm/dd/yyyy"), (61, "mm/dd/yyyy")]
+    for number, (value, number_format) in enumerate(rows, start=1):
+        sheet.cell(number, 1, value).number_format = number_format
+    sheet.cell(1, 2, CellRichText("plain ", TextBlock(InlineFont(b=True), "bold"), " tail"))
+    sheet.cell(2, 2, "x005F_escaped")
+    hidden = book.create_sheet("Hidden")
+    hidden.sheet_state = "hidden"
+    hidden.append(["kept"])
+    book.save(path)
+    return path
+
+
+def test_the_package_parts_are_read_as_openpyxl_reads_them(tmp_path):
+    from openpyxl.utils.datetime import CALENDAR_MAC_1904
+
+    windows = _formatted_book(tmp_path / "formats.xlsx")
+    mac = _formatted_book(tmp_path / "formats-1904.xlsx", epoch=CALENDAR_MAC_1904)
+    for path in (SAMPLE, windows, mac):
+        assert _ours(path) == _openpyxl_rows(path)
+    with WorkbookFile(windows) as book:
+        assert [(s.name, s.hidden) for s in book.sheets] == [("Formats", False), ("Hidden", True)]
+
+
 def test_error_cells_and_unsaved_formulas_are_marked(tmp_path):
     path = write_book(tmp_path / "f.xlsx", {"S": [["=1/0"]]})
     with WorkbookFile(path) as book:
