@@ -124,7 +124,7 @@ class Reader:
                 for match in pattern.finditer(joined, starts[first], limit):
                     if match.start() >= starts[first] + len(folded):
                         break  # starts in the next cell: read from there
-                    crosses = match.end() > starts[first] + len(folded)
+                    crosses = match.start() + len(match.group().rstrip()) > starts[first] + len(folded)
                     if (crosses or cell_start) and match.start() != starts[first] or match.span() in seen:
                         continue  # a label runs over two cells only from the start of the first
                     seen.add(match.span())

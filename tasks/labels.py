@@ -33,13 +33,15 @@ ISSUE_DATE = _any(
     r"\bbilling\s*date\b", r"\brechnungsdatum\b", r"\bbelegdatum\b", r"\bausstellungsdatum\b",
     r"\bdate\s*(?:de\s*(?:la\s*)?)?factur(?:e|ation)\b", r"\bdate\s*d'?\s*emission\b", r"\bfactuurdatum\b",
     r"\bdatum\s*factuur\b",
+    # "Facture 2024-1107 du 07/11/2024", "Rechnung 17 vom 05.01.2024", "Invoice 42 of 5 May 2024"
+    r"\b(?:invoice|rechnung|facture|factuur)\b[^:\n]{0,30}?\s(?:du|vom|of|dated|van)\b",
 )
 GENERIC_DATE = re.compile(r"\b(?:date|datum|dated|le)\b")
 NOT_ISSUE_DATE = re.compile(
     r"due|delivery|deliver|ship|order|period|service|valid|payment|paid|print|"
     r"fallig|liefer|leistung|bestell|zahl|auftrag|"
     r"echeance|livraison|commande|paiement|prestation|"
-    r"verval|lever|bestel|betaal|betaling|uiterste"
+    r"verval|lever|bestel|betaal|betaling|uiterste|regler|avant|before|voor\b"
 )
 DUE_DATE = _any(
     r"\bdue\s*(?:date|on|by)?\b", r"\bpayment\s*due(?:\s*date)?\b", r"\bdate\s*due\b", r"\bpay(?:able)?\s*(?:by|before)\b",
@@ -61,7 +63,7 @@ TERMS_CONTEXT = re.compile(
 REFERENCE = _any(
     rf"\b(?:purchase\s*order|p\.?\s?o\b\.?)(?![-\d])\s*(?:{_NO})?", rf"\border\s*{_NO}", r"\byour\s*(?:ref(?:erence)?|order)\b\.?",
     r"\bcustomer\s*ref(?:erence)?\b", rf"\bbestell\s*-?\s*{_NO}", r"\bbestellung\b", r"\bihre?\s*(?:bestellung|referenz|zeichen|bestellnummer)\b",
-    rf"\bauftrags?\s*-?\s*{_NO}", r"\bbon\s*de\s*commande\b", rf"\b(?:{_NO})\s*(?:de\s*)?commande\b", rf"\bcommande\s*{_NO}",
+    rf"\bauftrags?\s*-?\s*{_NO}", r"\b(?:ihr|kunden)\s*-?\s*auftrag\b", r"\bbon\s*de\s*commande\b", rf"\b(?:{_NO})\s*(?:de\s*)?commande\b", rf"\bcommande\s*{_NO}",
     r"\bvotre\s*(?:reference|commande)\b", rf"\binkoop\s*order\s*(?:{_NO})?", rf"\bbestel\s*{_NO}", r"\bbestelnummer\b",
     r"\buw\s*(?:referentie|kenmerk|ordernummer|order)\b", r"\bordernummer\b", r"\breferen(?:ce|z|tie)\b", r"\bkenmerk\b",
     # the quote the invoice follows
