@@ -12,12 +12,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 
-def insert_ignoring_conflicts(session: Session, model: Any, index_elements: list[str] | None = None) -> Any:
-    """An INSERT into ``model``'s table that skips rows violating a unique constraint
-    (only the one on ``index_elements`` when given)."""
+def insert_ignoring_conflicts(session: Session, table: Any, index_elements: list[str] | None = None) -> Any:
+    """An INSERT into ``table`` (a Table or a mapped class) that skips rows violating a unique
+    constraint (only the one on ``index_elements`` when given)."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        return postgresql.insert(model).on_conflict_do_nothing(index_elements=index_elements)
+        return postgresql.insert(table).on_conflict_do_nothing(index_elements=index_elements)
     if dialect == "sqlite":
-        return sqlite.insert(model).on_conflict_do_nothing(index_elements=index_elements)
+        return sqlite.insert(table).on_conflict_do_nothing(index_elements=index_elements)
     raise NotImplementedError(f"INSERT ... ON CONFLICT is written for PostgreSQL and SQLite, not {dialect}")

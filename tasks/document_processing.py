@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Text, case, func, literal, select, update
+from sqlalchemy import Text, bindparam, case, func, literal, select, update
 from sqlalchemy.orm import Session
 
 from db.models import Document, DocumentStatus, InvoiceStatus
@@ -38,16 +38,20 @@ class Claim:
     name: str
 
 
+_DOCUMENTS = Document.__table__
+_CLAIM = (
+    update(_DOCUMENTS)
+    .where(_DOCUMENTS.c.id == bindparam("document_id"), _DOCUMENTS.c.kind.in_(READABLE_KINDS),
+           _DOCUMENTS.c.status.in_(bindparam("statuses", expanding=True)))
+    .values(status=DocumentStatus.PROCESSING.value, error=None)
+    .returning(_DOCUMENTS.c.storage_path, _DOCUMENTS.c.kind, _DOCUMENTS.c.original_name)
+)
+
+
 def claim_document(session: Session, documents_dir: Path, document_id: int, force: bool = False) -> Claim | str:
     """Take the document for reading; returns the claim, or why it was not taken."""
     statuses = RECLAIMABLE if force else CLAIMABLE
-    taken = session.execute(
-        update(Document)
-        .where(Document.id == document_id, Document.kind.in_(READABLE_KINDS), Document.status.in_(statuses))
-        .values(status=DocumentStatus.PROCESSING.value, error=None)
-        .returning(Document.storage_path, Document.kind, Document.original_name)
-        .execution_options(synchronize_session=False)
-    ).one_or_none()
+    taken = session.execute(_CLAIM, {"document_id": document_id, "statuses": list(statuses)}).one_or_none()
     if taken is None:
         return _not_taken(session, document_id)
     return Claim(document_id, str(documents_dir / taken.storage_path), taken.kind, taken.original_name)
@@ -55,7 +59,7 @@ def claim_document(session: Session, documents_dir: Path, document_id: int, forc
 
 def _not_taken(session: Session, document_id: int) -> str:
     document = session.execute(
-        select(Document.kind, Document.status, Document.original_name).where(Document.id == document_id)
+        select(_DOCUMENTS.c.kind, _DOCUMENTS.c.status, _DOCUMENTS.c.original_name).where(_DOCUMENTS.c.id == document_id)
     ).one_or_none()
     if document is None:
         return f"document {document_id} does not exist"
@@ -107,15 +111,14 @@ def _finish_document(session: Session, document_id: int, result: Understanding, 
     returns the document's name."""
     values: dict[str, Any] = {"status": status, "error": error, "processed_at": datetime.now(timezone.utc)}
     if result.text:
-        values["text"] = case((func.coalesce(Document.text, "") == "", literal(result.text, Text)), else_=Document.text)
+        values["text"] = case((func.coalesce(_DOCUMENTS.c.text, "") == "", literal(result.text, Text)),
+                              else_=_DOCUMENTS.c.text)
     if result.text_source:
         values["text_source"] = result.text_source
     if result.page_count:
         values["page_count"] = result.page_count
-    name = session.execute(
-        update(Document).where(Document.id == document_id).values(values).returning(Document.original_name)
-        .execution_options(synchronize_session=False)
-    ).scalar_one_or_none()
+    statement = update(_DOCUMENTS).where(_DOCUMENTS.c.id == document_id).values(values)
+    name = session.execute(statement.returning(_DOCUMENTS.c.original_name)).scalar_one_or_none()
     if name is None:
         raise LookupError(f"document {document_id} disappeared while it was being read")
     return name

@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from db.conflicts import insert_ignoring_conflicts
@@ -66,11 +66,16 @@ def check_document(data: bytes, file_type: FileType, name: str) -> tuple[int | N
     return layer.page_count, layer.text or None
 
 
+_DOCUMENTS = Document.__table__
+_ORIGINS = DocumentOrigin.__table__
+_FIND = select(_DOCUMENTS.c.id, _DOCUMENTS.c.kind, _DOCUMENTS.c.status, _DOCUMENTS.c.error).where(
+    _DOCUMENTS.c.sha256 == bindparam("sha256"))
+_ADD_ORIGIN = insert(_ORIGINS)
+
+
 def _existing(session: Session, sha256: str) -> IngestResult | None:
     """The document already stored with these bytes, if any."""
-    row = session.execute(
-        select(Document.id, Document.kind, Document.status, Document.error).where(Document.sha256 == sha256)
-    ).one_or_none()
+    row = session.execute(_FIND, {"sha256": sha256}).one_or_none()
     if row is None:
         return None
     return IngestResult(row.id, sha256, row.kind, False, row.status, row.error)
@@ -78,8 +83,8 @@ def _existing(session: Session, sha256: str) -> IngestResult | None:
 
 def _insert_document(session: Session, values: dict[str, object]) -> int | None:
     """The new document's id, or None when a parallel run inserted the same bytes first."""
-    statement = insert_ignoring_conflicts(session, Document, ["sha256"]).values(values).returning(Document.id)
-    return session.execute(statement).scalar_one_or_none()
+    statement = insert_ignoring_conflicts(session, _DOCUMENTS, ["sha256"]).returning(_DOCUMENTS.c.id)
+    return session.execute(statement, values).scalar_one_or_none()
 
 
 def _record_origin(
@@ -88,20 +93,18 @@ def _record_origin(
     """Note this arrival (once per document, message and name; a new document has none yet)."""
     if not new:
         exists = session.scalars(
-            select(DocumentOrigin.id).where(
-                DocumentOrigin.document_id == document_id,
-                DocumentOrigin.original_name == name,
-                DocumentOrigin.mail_message_id.is_(None)
+            select(_ORIGINS.c.id).where(
+                _ORIGINS.c.document_id == document_id,
+                _ORIGINS.c.original_name == name,
+                _ORIGINS.c.mail_message_id.is_(None)
                 if mail_message_id is None
-                else DocumentOrigin.mail_message_id == mail_message_id,
+                else _ORIGINS.c.mail_message_id == mail_message_id,
             )
         ).first()
         if exists is not None:
             return
-    session.execute(
-        insert(DocumentOrigin).values(document_id=document_id, channel=channel, original_name=name,
-                                      mail_message_id=mail_message_id)
-    )
+    session.execute(_ADD_ORIGIN, {"document_id": document_id, "channel": channel, "original_name": name,
+                                  "mail_message_id": mail_message_id})
 
 
 def _take_new(session: Session, documents_dir: Path, data: bytes, sha256: str, name: str) -> IngestResult:

@@ -15,7 +15,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from db.conflicts import insert_ignoring_conflicts
@@ -93,6 +93,11 @@ def apply_changes(invoice: Invoice, values: dict[str, Any]) -> dict[str, list[An
     return changes
 
 
+_INVOICES = Invoice.__table__
+_ADD_AUDIT = insert(AuditEvent.__table__)
+_FIND = select(Invoice).where(Invoice.counterparty_key == bindparam("key"), Invoice.number == bindparam("number"))
+
+
 def record_audit(
     session: Session,
     invoice_id: int,
@@ -101,16 +106,13 @@ def record_audit(
     changes: dict[str, list[Any]],
     flow_run_id: str | None = None,
 ) -> None:
-    session.add(AuditEvent(invoice_id=invoice_id, actor=actor, action=action, changes=changes, flow_run_id=flow_run_id))
+    session.execute(_ADD_AUDIT, {"invoice_id": invoice_id, "actor": actor, "action": action, "changes": changes,
+                                 "flow_run_id": flow_run_id})
 
 
 def find_invoice(session: Session, counterparty: str, number: str) -> Invoice | None:
-    return session.scalars(
-        select(Invoice).where(
-            Invoice.counterparty_key == counterparty_key(counterparty),
-            Invoice.number == invoice_number_key(number),
-        )
-    ).one_or_none()
+    keys = {"key": counterparty_key(counterparty), "number": invoice_number_key(number)}
+    return session.scalars(_FIND, keys).one_or_none()
 
 
 @dataclass(frozen=True)
@@ -159,8 +161,8 @@ def write_invoice(
         raise ValueError(f"an invoice needs a counterparty and a number (got {counterparty!r}, {number!r})")
     if invoice is None:
         row, changes = new_invoice_row(counterparty, key, number, values)
-        statement = insert_ignoring_conflicts(session, Invoice, ["counterparty_key", "number"]).values(row)
-        invoice_id = session.execute(statement.returning(Invoice.id)).scalar_one_or_none()
+        statement = insert_ignoring_conflicts(session, _INVOICES, ["counterparty_key", "number"])
+        invoice_id = session.execute(statement.returning(_INVOICES.c.id), row).scalar_one_or_none()
         if invoice_id is not None:
             record_audit(session, invoice_id, actor, "create", changes, flow_run_id)
             link_invoice(session, invoice_id, document_id=document_id, workbook_row_id=workbook_row_id)
@@ -202,9 +204,8 @@ def link_invoice(
     """Record that an invoice was seen in a document or workbook row (once per pair)."""
     for column, value in (("document_id", document_id), ("workbook_row_id", workbook_row_id)):
         if value is not None:
-            session.execute(
-                insert_ignoring_conflicts(session, InvoiceLink).values(invoice_id=invoice_id, **{column: value})
-            )
+            link = insert_ignoring_conflicts(session, InvoiceLink.__table__)
+            session.execute(link, {"invoice_id": invoice_id, column: value})
 
 
 def update_invoice(
