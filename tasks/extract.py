@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from tasks import labels
@@ -56,7 +57,23 @@ class Found:
 
 def _fold(text: str) -> str:
     """``fold`` that keeps every character's position (so spans map back to the original)."""
-    return "".join((fold(ch) or ch.lower())[:1] for ch in text)
+    if text.isascii():
+        return text.lower()  # what ``fold`` does to every ASCII character
+    return "".join(_fold_character(ch) for ch in text)
+
+
+@lru_cache(maxsize=4096)
+def _fold_character(ch: str) -> str:
+    return (fold(ch) or ch.lower())[:1]
+
+
+def _cell_starts(cells: list[str]) -> list[int]:
+    """Where each cell begins in the cells joined by single spaces."""
+    starts, offset = [], 0
+    for cell in cells:
+        starts.append(offset)
+        offset += len(cell) + 1
+    return starts
 
 
 _LABEL_TAIL = re.compile(r"(?:[/&+]\s*)?[^\W\d_][\w.'’/ -]{0,40}")  # more label words ("Rechnungsdatum / Lieferdatum")
@@ -80,8 +97,10 @@ class Reader:
         self.pages = {page.number: page for page in document.pages}
         self.lines = [line for line in document.lines if line.cells]
         self.folded = [[_fold(cell.text) for cell in line.cells] for line in self.lines]
+        self.joined = [" ".join(cells) for cells in self.folded]
+        self.starts = [_cell_starts(cells) for cells in self.folded]
         self.text = "\n".join(line.text for line in self.lines)
-        all_folded = "\n".join(" ".join(cells) for cells in self.folded)
+        all_folded = "\n".join(self.joined)
         counts = {lang: len(pattern.findall(all_folded)) for lang, pattern in labels.LANGUAGE_WORDS.items()}
         self.language = self.options.get("language") or max(counts, key=lambda k: counts[k])
         self.currencies = currencies_in(self.text)
@@ -112,12 +131,7 @@ class Reader:
         """Values next to every match of ``pattern``; a label may run over two cells ("N°" "de facture").
         ``cell_start``: only labels that begin a cell count (a title word, not the same word in a sentence)."""
         for index, line in enumerate(self.lines):
-            cells = self.folded[index]
-            joined = " ".join(cells)
-            starts, offset = [], 0
-            for folded in cells:
-                starts.append(offset)
-                offset += len(folded) + 1
+            cells, joined, starts = self.folded[index], self.joined[index], self.starts[index]
             seen: set[tuple[int, int]] = set()
             for first, folded in enumerate(cells):
                 limit = starts[first + 1] + len(cells[first + 1]) if first + 1 < len(cells) else len(joined)
