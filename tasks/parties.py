@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from difflib import SequenceMatcher
 
 from tasks import labels
 from tasks.extract import FieldValue, Found, Reader, _fold
@@ -87,8 +88,14 @@ def _vendor(reader: Reader, block: set[int]) -> FieldValue | None:
             candidates.append((score, name, line, position))
     candidates += _headline_names(reader, block, first_page, height * 0.25, median)
     if candidates:
-        scored = [(s + 0.75 * min(max(names[_fold(n)], 1) - 1, 2), n, ln, p) for s, n, ln, p in candidates]
+        spelling = {_fold(n): n for _, n, _, _ in reversed(candidates)}
+        family = _name_families(names + Counter(spelling.keys()))
+        counts: Counter[str] = Counter()
+        for key, count in names.items():
+            counts[family[key]] += count
+        scored = [(s + 0.75 * min(max(counts[family[_fold(n)]], 1) - 1, 2), n, ln, p) for s, n, ln, p in candidates]
         score, name, line, position = max(scored, key=lambda item: item[0])
+        name = spelling.get(family[_fold(name)], name)  # the spelling the document uses most
         confidence = 0.9 if score >= 2.5 else 0.75
         return reader.value(Found(name, confidence, line, line.cells[position]))
     # No legal form anywhere: the largest words near the top of the first page.
@@ -99,6 +106,16 @@ def _vendor(reader: Reader, block: set[int]) -> FieldValue | None:
         if _plain_name(text):
             return reader.value(Found(text, 0.55, line, line.cells[0]))
     return None
+
+
+def _name_families(keys: Counter[str]) -> dict[str, str]:
+    """Each name -> the most frequent of the names spelt almost like it (OCR reads "Müller" as
+    "Miller" in one place and right in two others: one company, seen three times)."""
+    family: dict[str, str] = {}
+    for key, _ in keys.most_common():
+        family[key] = next((head for head in dict.fromkeys(family.values())
+                            if SequenceMatcher(None, key, head).ratio() >= 0.85), key)
+    return family
 
 
 def _plain_name(text: str) -> bool:

@@ -218,11 +218,46 @@ def _text_page(page: pymupdf.Page, number: int) -> PageText | None:
     return PageText(number, "text", build_lines(words, number), page.rect.width, page.rect.height)
 
 
+def skew_slope(words: list[Word], line_keys: list[int]) -> float:
+    """How much a scan's text lines climb or fall per unit of width (the median over OCR's longer
+    lines of the slope through their words' centres); 0.0 when it cannot tell."""
+    lines: dict[int, list[Word]] = {}
+    for word, key in zip(words, line_keys, strict=True):
+        lines.setdefault(key, []).append(word)
+    slopes = []
+    for line in lines.values():
+        if len(line) < 3:
+            continue
+        xs = [(w[1] + w[3]) / 2 for w in line]
+        ys = [(w[2] + w[4]) / 2 for w in line]
+        mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
+        spread = sum((x - mean_x) ** 2 for x in xs)
+        if spread > 0:
+            slopes.append(sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys)) / spread)
+    if len(slopes) < 3:
+        return 0.0
+    slopes.sort()
+    return slopes[len(slopes) // 2]
+
+
+def level_skew(words: list[Word], line_keys: list[int]) -> list[Word]:
+    """Word boxes as if a slightly skewed scan had been straightened, so that a label on the left
+    and its amount far to the right share a line again."""
+    slope = skew_slope(words, line_keys)
+    if abs(slope) < 0.002 or abs(slope) > 0.1:  # straight enough, or not a skew this can mend
+        return words
+    levelled = []
+    for text, x0, y0, x1, y1, confidence in words:
+        shift = slope * (x0 + x1) / 2
+        levelled.append((text, x0, y0 - shift, x1, y1 - shift, confidence))
+    return levelled
+
+
 def _ocr_page(result, number: int) -> PageText:  # type: ignore[no-untyped-def]
     if result.error:
         return PageText(number, "ocr", error=result.error, confidence=0.0)
-    words = [w[:6] for w in result.words]
-    lines = build_lines(words, number, [w[6] for w in result.words])
+    keys = [w[6] for w in result.words]
+    lines = build_lines(level_skew([w[:6] for w in result.words], keys), number, keys)
     return PageText(number, "ocr", lines, result.width, result.height, result.confidence, result.rotation)
 
 
