@@ -113,7 +113,9 @@ def load_db_templates(session: Any) -> list[Template]:
 
     from db.models import VendorTemplate
 
-    rows = session.scalars(select(VendorTemplate).where(VendorTemplate.enabled.is_(True))).all()
+    table = VendorTemplate.__table__
+    columns = ("id", "name", "keywords", "exclude_keywords", "fields", "options", "priority")
+    rows = session.execute(select(*(table.c[c] for c in columns)).where(table.c.enabled.is_(True))).all()
     found = []
     for row in rows:
         data = {"name": row.name, "keywords": row.keywords, "exclude_keywords": row.exclude_keywords,
