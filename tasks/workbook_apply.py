@@ -140,10 +140,22 @@ def _invoices(session: Session, pairs: list[tuple[str, str]]) -> dict[tuple[str,
 def _invoices_by_pairs(session: Session, columns: list[Any], pairs: list[tuple[str, str]]) -> list[Any]:
     """PostgreSQL: the exact pairs, as two arrays, joined against the unique index in one query."""
     table = Invoice.__table__
-    keys = select(func.unnest(bindparam("k", [k for k, _ in pairs], type_=ARRAY(String))).label("k"),
-                  func.unnest(bindparam("n", [n for _, n in pairs], type_=ARRAY(String))).label("n")).subquery()
+    keys = select(func.unnest(_text_array("k", [k for k, _ in pairs])).label("k"),
+                  func.unnest(_text_array("n", [n for _, n in pairs])).label("n")).subquery()
     return list(session.execute(
         select(*columns).join(keys, (table.c.counterparty_key == keys.c.k) & (table.c.number == keys.c.n))))
+
+
+_SEPARATOR = "\x1f"  # a control character, which no cell of a workbook can hold
+
+
+def _text_array(name: str, texts: list[str]) -> Any:
+    """A text array parameter, sent as one joined string and split by the server (far cheaper
+    than an array parameter of thousands of strings) unless a text holds the separator."""
+    joined = _SEPARATOR.join(texts)
+    if joined and joined.count(_SEPARATOR) == len(texts) - 1:
+        return func.string_to_array(bindparam(name, joined, type_=String), _SEPARATOR)
+    return bindparam(name, texts, type_=ARRAY(String))
 
 
 def _invoices_by_lists(session: Session, columns: list[Any], pairs: list[tuple[str, str]]) -> list[Any]:
@@ -160,7 +172,7 @@ def _invoices_by_lists(session: Session, columns: list[Any], pairs: list[tuple[s
 
 AUDIT_COLUMNS = ("id", "invoice_id", "at", "actor", "flow_run_id", "action", "changes")
 INVOICE_COLUMNS = ("id", "counterparty", "counterparty_key", "number", "source", "is_credit_note", "needs_review",
-                   "review_reasons", "field_sources", "created_at", "updated_at", *VALUE_FIELDS)
+                   "review_reasons", "field_sources", "created_at", "updated_at")  # then the value fields given
 ROW_COLUMNS = ("id", "workbook_name", "sheet", "invoice_key", "values", "row_hash", "row_number", "workbook_id",
                "invoice_id", "imported_at")
 _NO_REASONS: list[Any] = []
@@ -196,17 +208,24 @@ def _create_invoices(
     """Insert new invoices. Their "create" event names the workbook row they come from: the values
     themselves are in the invoice and in that WorkbookRow."""
     rows = []
-    now = audits.at
+    now, name = audits.at, workbook.name
+    fields = _fields_given(created)
+    defaults = [(f, NEW_INVOICE_DEFAULTS.get(f)) for f in fields]
     for unit, invoice_id in zip(created, allocator.take(Invoice.__table__, len(created))):
         unit.invoice_id = invoice_id
         values = unit.values
         rows.append((invoice_id, unit.counterparty, unit.counterparty_key, unit.number, "workbook", False, False,
-                     _NO_REASONS, _sources(tuple(values)), now, now,
-                     *[values.get(f, NEW_INVOICE_DEFAULTS.get(f)) for f in VALUE_FIELDS]))
+                     _NO_REASONS, _sources(tuple(values)), now, now, *[values.get(f, d) for f, d in defaults]))
         sheet, number = unit.rows[0][:2]
         audits.add(invoice_id, "create", {"counterparty": [None, unit.counterparty], "number": [None, unit.number],
-                                          "source": [None, f"workbook {workbook.name} {sheet}!{number}"]})
-    insert_rows(session, Invoice.__table__, INVOICE_COLUMNS, rows)
+                                          "source": [None, f"workbook {name} {sheet}!{number}"]})
+    insert_rows(session, Invoice.__table__, INVOICE_COLUMNS + fields, rows)
+
+
+def _fields_given(units: list[Unit]) -> tuple[str, ...]:
+    """The value fields that some of ``units`` set or that have a default (the others stay NULL)."""
+    given = set(NEW_INVOICE_DEFAULTS).union(*(unit.values for unit in units))
+    return tuple(f for f in VALUE_FIELDS if f in given)
 
 
 def _write_rows(
@@ -215,14 +234,15 @@ def _write_rows(
     """Insert or update the WorkbookRows; each names its invoice (the row an invoice was read from)."""
     new_rows: list[tuple[Any, ...]] = []
     changed: list[dict[str, Any]] = []
+    name, workbook_id = workbook.name, workbook.id
     for unit, olds in todo:
         for (sheet, number, record, digest), old in zip(unit.rows, olds):
             if old is None:
-                new_rows.append((workbook.name, sheet, unit.invoice_key, record, digest, number, workbook.id,
-                                 unit.invoice_id, now))
+                new_rows.append((name, sheet, unit.invoice_key, record, digest, number, workbook_id, unit.invoice_id,
+                                 now))
             else:
                 changed.append({"id": old.id, "values": record, "row_hash": digest, "row_number": number,
-                                "workbook_id": workbook.id, "invoice_id": unit.invoice_id, "imported_at": now})
+                                "workbook_id": workbook_id, "invoice_id": unit.invoice_id, "imported_at": now})
     ids = allocator.take(WorkbookRow.__table__, len(new_rows))
     insert_rows(session, WorkbookRow.__table__, ROW_COLUMNS, [(i, *row) for i, row in zip(ids, new_rows)])
     update_rows(session, WorkbookRow.__table__, changed)

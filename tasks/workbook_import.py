@@ -20,6 +20,7 @@ import logging
 import pickle
 import re
 import tempfile
+from array import array
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
@@ -101,10 +102,11 @@ def _mapping_fingerprint(mapping_file: str | None) -> str | None:
 
 def _read_pass(
     path: Path, report: ImportReport, mapping_file: str | None, limits: Limits, spill: IO[bytes], progress: Progress | None
-) -> dict[int, int]:
-    """Pass 1: read every tab; spill good rows in batches; count rows per invoice key (by hash)."""
+) -> set[int]:
+    """Pass 1: read every tab; spill good rows in batches; returns the invoice keys (by hash) that
+    more than one row names."""
     vocabulary = load_vocabulary(mapping_file)
-    occurrences: dict[int, int] = {}
+    keys = array("q")  # the hash of each row's invoice key: 8 bytes a row
     batch: list[tuple[Any, ...]] = []
     with WorkbookFile(path, limits) as book:
         for raw in book.sheets:
@@ -127,13 +129,19 @@ def _read_pass(
                     report.reject(result)
                     continue
                 batch.append(_spilled(result))
-                occurrences[hash(batch[-1][4])] = occurrences.get(hash(batch[-1][4]), 0) + 1
+                keys.append(hash(batch[-1][4]))
                 if len(batch) >= BATCH:
                     pickle.dump(batch, spill, protocol=pickle.HIGHEST_PROTOCOL)
                     batch = []
     if batch:
         pickle.dump(batch, spill, protocol=pickle.HIGHEST_PROTOCOL)
-    return occurrences
+    return _repeated(keys)
+
+
+def _repeated(hashes: array) -> set[int]:  # type: ignore[type-arg]
+    """The hashes that occur more than once."""
+    ordered = sorted(hashes)
+    return {a for a, b in zip(ordered, ordered[1:]) if a == b}
 
 
 def _spilled(row: InvoiceRow) -> tuple[Any, ...]:
@@ -214,7 +222,7 @@ def import_workbook(
         if earlier is not None and earlier.summary.get("mapping") == fingerprint and "counts" in earlier.summary:
             return _identical(report, earlier)
     with tempfile.TemporaryFile(prefix="workbook-rows-") as spill:
-        occurrences = _read_pass(path, report, mapping_file, limits, spill, progress)
+        repeated = _read_pass(path, report, mapping_file, limits, spill, progress)
         with session_factory() as session:
             _lock(session)
             workbook = session.scalars(
@@ -232,7 +240,7 @@ def import_workbook(
             for batch in _spilled_batches(spill):
                 units = []
                 for row in batch:
-                    if occurrences[hash(row[4])] > 1:
+                    if hash(row[4]) in repeated:
                         deferred.setdefault(row[4], []).append(row)
                     else:
                         units.append(_single_unit(row))
