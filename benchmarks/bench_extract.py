@@ -2,6 +2,8 @@
 
 - field accuracy on a held-out generated corpus (another seed than the tests), text and scanned
   separately, against a naive extractor (first number after "invoice", first date, largest amount);
+  the same on the hand-written vendor layouts (tests/data/layouts, drawn by another renderer) and
+  their scanned copies;
 - text-layer documents end to end (store, read, extract, write to PostgreSQL) against bare
   pymupdf text extraction plus one INSERT, timed as the flows do it: intake in one transaction,
   then process-document's claim, read (with the vendor templates) and save tasks;
@@ -47,7 +49,7 @@ def _naive(text: str) -> dict[str, object]:
             "currency": currencies[0] if currencies else None}
 
 
-def _accuracy(folder: Path, lines: list[str]) -> None:
+def _accuracy(folder: Path, lines: list[str], corpus: str = "generated corpus") -> None:
     from tasks.understand import understand_file
     from tests.fixtures_corpus import SCORED_FIELDS, expected, got, same
 
@@ -70,7 +72,7 @@ def _accuracy(folder: Path, lines: list[str]) -> None:
         overall = sum(ours.values()) / (n * len(SCORED_FIELDS))
         same_fields = sum(ours[f] for f in naive) / (n * len(naive))
         baseline = sum(naive.values()) / (n * len(naive))
-        lines.append(f"accuracy {label} ({len(cases)} documents, {seconds / n:.2f} s each): overall {overall:.1%} "
+        lines.append(f"accuracy {label}, {corpus} ({len(cases)} documents, {seconds / n:.2f} s each): overall {overall:.1%} "
                      f"(target >= 95%)")
         lines.append("    per field: " + ", ".join(f"{f} {v / n:.0%}" for f, v in ours.items()))
         lines.append(f"    vs naive baseline on {', '.join(naive)}: ours {same_fields:.1%}, baseline {baseline:.1%} "
@@ -218,6 +220,7 @@ def _ocr_speed(folder: Path, count: int, lines: list[str]) -> None:
 
 def run(argv: list[str]) -> list[str]:
     from tests.corpus import generate
+    from tests.layouts import render_all, scanned_copies
 
     lines: list[str] = []
     with tempfile.TemporaryDirectory(prefix="bench-extract-") as name:
@@ -225,6 +228,9 @@ def run(argv: list[str]) -> list[str]:
         generate(folder / "corpus", seed=_env("BENCH_EXTRACT_SEED", 4242), text_count=_env("BENCH_EXTRACT_TEXT", 60),
                  scan_count=_env("BENCH_EXTRACT_SCANS", 12))
         _accuracy(folder / "corpus", lines)
+        layouts = render_all(folder / "layouts")
+        scanned_copies(layouts, folder / "layouts")
+        _accuracy(folder / "layouts", lines, "vendor layouts, tests/data/layouts")
         _end_to_end(folder, _env("BENCH_EXTRACT_E2E", 50), lines)
         _ocr_speed(folder, _env("BENCH_EXTRACT_PAGES", 8), lines)
     return lines

@@ -18,6 +18,15 @@ def layout_sources() -> list[Path]:
     return sorted(LAYOUTS.glob("*.html"))
 
 
+def page_count(source: Path) -> int:
+    import tempfile
+
+    import pymupdf
+
+    with tempfile.TemporaryDirectory() as folder, pymupdf.open(render(source, Path(folder))) as document:
+        return document.page_count
+
+
 def render(source: Path, folder: Path) -> Path:
     """source.html -> folder/source.pdf (A4, 40 pt margins); the expected JSON is copied beside it."""
     import pymupdf
@@ -40,6 +49,28 @@ def render(source: Path, folder: Path) -> Path:
 def render_all(folder: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     return [render(source, folder) for source in layout_sources()]
+
+
+def scanned_copies(pdfs: list[Path], folder: Path, seed: int = 7) -> list[Path]:
+    """``scan-<name>.<suffix>``: each one-page layout as a scan (skew, noise, blur, low resolution,
+    upside down; tests/corpus_render.scan), with its expected JSON."""
+    import random
+
+    import pymupdf
+
+    from tests.corpus_render import scan
+
+    rng, made = random.Random(seed), []
+    for index, pdf in enumerate(pdfs):
+        with pymupdf.open(pdf) as document:
+            if document.page_count != 1:
+                continue
+        data, suffix, _ = scan(pdf.read_bytes(), rng, index)
+        target = folder / f"scan-{pdf.stem}{suffix}"
+        target.write_bytes(data)
+        target.with_suffix(".json").write_bytes(pdf.with_suffix(".json").read_bytes())
+        made.append(target)
+    return made
 
 
 if __name__ == "__main__":

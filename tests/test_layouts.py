@@ -1,6 +1,8 @@
 """Golden tests on hand-written invoices in real vendors' layouts (tests/layouts.py): header
 tables, labels above values, letterheads without a legal form, tax on a stated base, credit
-notes with "-€" amounts, marketplace "sold by" lines, payment terms instead of a due date."""
+notes with "-€" amounts, marketplace "sold by" lines, payment terms instead of a due date; and
+the same documents scanned (skewed, noisy, blurred, low resolution, upside down) through the
+real tesseract."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import pytest
 from tasks.settings import OcrSettings
 from tasks.understand import understand_file
 from tests.fixtures_corpus import mismatches
-from tests.layouts import layout_sources, render
+from tests.layouts import layout_sources, page_count, render, render_all, scanned_copies
 
 OCR = OcrSettings()
 
@@ -21,3 +23,16 @@ def test_vendor_layouts(source, tmp_path):
     assert result.error is None and result.text_source == "text"
     assert mismatches(result, pdf) == {}
     assert not result.needs_review, result.reasons
+
+
+@pytest.fixture(scope="module")
+def scans(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("layout-scans")
+    return {path.stem.removeprefix("scan-"): path for path in scanned_copies(render_all(folder), folder)}
+
+
+@pytest.mark.parametrize("source", [s for s in layout_sources() if page_count(s) == 1], ids=lambda p: p.stem)
+def test_scanned_vendor_layouts(source, scans):
+    result = understand_file(scans[source.stem], scans[source.stem].name, OCR)
+    assert result.error is None and result.text_source == "ocr"
+    assert mismatches(result, scans[source.stem]) == {}
