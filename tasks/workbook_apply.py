@@ -111,17 +111,30 @@ def apply_units(
 def _stored_rows(session: Session, name: str, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Any]:
     """The WorkbookRows of (sheet, invoice key) pairs, looked up by the full unique index."""
     table = WorkbookRow.__table__
-    found: dict[tuple[str, str], Any] = {}
-    by_sheet: dict[str, set[str]] = {}
+    columns = [table.c.id, table.c.sheet, table.c.invoice_key, table.c.row_hash, table.c.invoice_id,
+               table.c.row_number]
+    wanted = sorted(set(keys))
+    if session.get_bind().dialect.name == "postgresql":
+        pairs = _pairs(wanted)
+        rows = session.execute(select(*columns).join(pairs, (table.c.sheet == pairs.c.a)
+                                                     & (table.c.invoice_key == pairs.c.b))
+                               .where(table.c.workbook_name == name))
+    else:
+        rows = _stored_rows_by_sheet(session, columns, name, wanted)
+    return {(row.sheet, row.invoice_key): row for row in rows}
+
+
+def _stored_rows_by_sheet(session: Session, columns: list[Any], name: str, keys: list[tuple[str, str]]) -> list[Any]:
+    """SQLite: per sheet, IN lists of invoice keys."""
+    table = WorkbookRow.__table__
+    by_sheet: dict[str, list[str]] = {}
     for sheet, key in keys:
-        by_sheet.setdefault(sheet, set()).add(key)
+        by_sheet.setdefault(sheet, []).append(key)
+    found = []
     for sheet, sheet_keys in by_sheet.items():
-        for chunk in _chunks(sorted(sheet_keys)):
-            query = select(table.c.id, table.c.sheet, table.c.invoice_key, table.c.row_hash, table.c.invoice_id,
-                           table.c.row_number).where(table.c.workbook_name == name, table.c.sheet == sheet,
-                                                     table.c.invoice_key.in_(chunk))
-            for row in session.execute(query):
-                found[(row.sheet, row.invoice_key)] = row
+        for chunk in _chunks(sheet_keys):
+            found += session.execute(select(*columns).where(
+                table.c.workbook_name == name, table.c.sheet == sheet, table.c.invoice_key.in_(chunk)))
     return found
 
 
@@ -138,12 +151,17 @@ def _invoices(session: Session, pairs: list[tuple[str, str]]) -> dict[tuple[str,
 
 
 def _invoices_by_pairs(session: Session, columns: list[Any], pairs: list[tuple[str, str]]) -> list[Any]:
-    """PostgreSQL: the exact pairs, as two arrays, joined against the unique index in one query."""
+    """PostgreSQL: the exact pairs joined against the unique index in one query."""
     table = Invoice.__table__
-    keys = select(func.unnest(_text_array("k", [k for k, _ in pairs])).label("k"),
-                  func.unnest(_text_array("n", [n for _, n in pairs])).label("n")).subquery()
+    keys = _pairs(pairs)
     return list(session.execute(
-        select(*columns).join(keys, (table.c.counterparty_key == keys.c.k) & (table.c.number == keys.c.n))))
+        select(*columns).join(keys, (table.c.counterparty_key == keys.c.a) & (table.c.number == keys.c.b))))
+
+
+def _pairs(pairs: list[tuple[str, str]]) -> Any:
+    """PostgreSQL: text pairs as a subquery of rows (a, b), built by the server from two arrays."""
+    return select(func.unnest(_text_array("a", [a for a, _ in pairs])).label("a"),
+                  func.unnest(_text_array("b", [b for _, b in pairs])).label("b")).subquery()
 
 
 _SEPARATOR = "\x1f"  # a control character, which no cell of a workbook can hold
