@@ -239,30 +239,56 @@ def _read_fields(plan: SheetPlan, number: int, cells: dict[int, Any], problems: 
     values: dict[str, Any] = {}
     columns: dict[str, Column] = {}
     for field_name, field_columns, parser, memo in plan.parsers:  # type: ignore[union-attr]
-        found: list[tuple[Column, Any]] = []
-        for column in field_columns:
-            raw = cells.get(column.number)
-            if raw is None:
-                continue
-            remembered = memo is not None and type(raw) in _MEMO_TYPES
-            value = memo.get(raw, _UNSEEN) if remembered else _UNSEEN  # type: ignore[union-attr]
-            if value is _UNSEEN:
-                try:
-                    value = parser(raw)
-                except ValueError as err:
-                    problems.append(Problem(plan.name, number, column.label, str(err)))
-                    found = []
-                    break
-                if remembered and len(memo) < _MEMO_LIMIT:  # type: ignore[arg-type]
-                    memo[raw] = value  # type: ignore[index]
-            if value is not None and value != (None, None):
-                found.append((column, value))
-        if len(found) > 1 and any(v != found[0][1] for _, v in found[1:]):
-            shown = " vs ".join(f"{c.label}: {cells.get(c.number)!r}" for c, _ in found)
-            problems.append(Problem(plan.name, number, found[0][0].label, f"columns disagree ({shown})"))
-        elif found:
-            values[field_name], columns[field_name] = found[0][1], found[0][0]
+        if len(field_columns) > 1:
+            _read_columns(plan, number, cells, problems, field_name, field_columns, parser, values, columns)
+            continue
+        column = field_columns[0]
+        raw = cells.get(column.number)
+        if raw is None:
+            continue
+        value = memo.get(raw, _UNSEEN) if memo is not None and type(raw) in _MEMO_TYPES else _UNSEEN
+        if value is _UNSEEN:
+            value = _parse(plan, number, column, raw, parser, memo, problems)
+        if value is not None and value is not _FAILED and value != (None, None):
+            values[field_name], columns[field_name] = value, column
     return values, columns
+
+
+_FAILED = object()
+
+
+def _parse(plan: SheetPlan, number: int, column: Column, raw: Any, parser: Any, memo: dict[Any, Any] | None,
+           problems: list[Problem]) -> Any:
+    """A cell's value by ``parser`` (remembered in ``memo`` for a text or a date), or _FAILED
+    with the reason added to ``problems``."""
+    try:
+        value = parser(raw)
+    except ValueError as err:
+        problems.append(Problem(plan.name, number, column.label, str(err)))
+        return _FAILED
+    if memo is not None and type(raw) in _MEMO_TYPES and len(memo) < _MEMO_LIMIT:
+        memo[raw] = value
+    return value
+
+
+def _read_columns(plan: SheetPlan, number: int, cells: dict[int, Any], problems: list[Problem], field_name: str,
+                  field_columns: list[Column], parser: Any, values: dict[str, Any], columns: dict[str, Column]) -> None:
+    """A field that several columns give: their values must agree."""
+    found: list[tuple[Column, Any]] = []
+    for column in field_columns:
+        raw = cells.get(column.number)
+        if raw is None:
+            continue
+        value = _parse(plan, number, column, raw, parser, None, problems)
+        if value is _FAILED:
+            return
+        if value is not None and value != (None, None):
+            found.append((column, value))
+    if len(found) > 1 and any(v != found[0][1] for _, v in found[1:]):
+        shown = " vs ".join(f"{c.label}: {cells.get(c.number)!r}" for c, _ in found)
+        problems.append(Problem(plan.name, number, found[0][0].label, f"columns disagree ({shown})"))
+    elif found:
+        values[field_name], columns[field_name] = found[0][1], found[0][0]
 
 
 def convert_row(
