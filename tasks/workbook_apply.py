@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from db.models import AuditEvent, Invoice, Workbook, WorkbookRow
 from tasks.invoices import _plain, _same  # the one definition of "same value" and its audit form
 from tasks.workbook_bulk import IdAllocator, insert_rows, update_rows
+from tasks.workbook_writer import InlineWriter, ThreadWriter
 
 VALUE_FIELDS = (
     "direction", "issue_date", "due_date", "currency", "net", "tax", "total", "status", "paid_date", "paid_amount",
@@ -57,17 +58,18 @@ def _chunks(items: list[Any]) -> list[list[Any]]:
 
 
 def apply_units(
-    units: list[Unit], *, session: Session, workbook: Workbook, actor: str, flow_run_id: str | None,
-    known_rows: bool = True,
+    units: list[Unit], *, reader: Session, writer: InlineWriter | ThreadWriter, workbook: Workbook, actor: str,
+    flow_run_id: str | None, known_rows: bool = True,
 ) -> dict[str, int]:
     """Write a batch of units; returns how many were new, updated and unchanged.
 
+    ``reader`` looks up invoices and stored rows and draws ids; ``writer`` writes the batch.
     ``known_rows``: False when no row of this workbook was imported before (nothing to look up).
     """
     if not units:
         return {}
     outcomes: Counter[str] = Counter()
-    stored = _stored_rows(session, workbook.name, [(r[0], u.invoice_key) for u in units for r in u.rows]) \
+    stored = _stored_rows(reader, workbook.name, [(r[0], u.invoice_key) for u in units for r in u.rows]) \
         if known_rows else {}
     todo: list[tuple[Unit, list[Any]]] = []
     for unit in units:
@@ -79,8 +81,8 @@ def apply_units(
     if not todo:
         return dict(outcomes)
     now = datetime.now(timezone.utc)
-    allocator = IdAllocator(session)
-    invoices = _invoices(session, [(u.counterparty_key, u.number) for u, _ in todo])
+    allocator = IdAllocator(reader)
+    invoices = _invoices(reader, [(u.counterparty_key, u.number) for u, _ in todo])
     created: list[Unit] = []
     updates: list[dict[str, Any]] = []
     audits = Audits(actor, flow_run_id, now)
@@ -101,11 +103,31 @@ def apply_units(
         outcomes["updated"] += 1
         updates.append({"id": current.id, **{f: unit.values[f] for f in changes}, "updated_at": now})
         audits.add(current.id, "update", changes)
-    _create_invoices(session, allocator, workbook, created, audits)
-    update_rows(session, Invoice.__table__, updates)
-    _write_rows(session, allocator, workbook, todo, now)
-    audits.write(session, allocator)
+    batch = Batch(invoice_updates=updates)
+    batch.invoice_columns, batch.invoices = _new_invoices(allocator, workbook, created, audits)
+    batch.rows, batch.row_updates = _workbook_rows(allocator, workbook, todo, now)
+    batch.audits = audits.rows(allocator)
+    writer.submit(batch.write)
     return dict(outcomes)
+
+
+@dataclass
+class Batch:
+    """Everything one batch writes, in the order the foreign keys need."""
+
+    invoice_columns: tuple[str, ...] = ()
+    invoices: list[tuple[Any, ...]] = field(default_factory=list)
+    invoice_updates: list[dict[str, Any]] = field(default_factory=list)
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
+    row_updates: list[dict[str, Any]] = field(default_factory=list)
+    audits: list[tuple[Any, ...]] = field(default_factory=list)
+
+    def write(self, session: Session) -> None:
+        insert_rows(session, Invoice.__table__, self.invoice_columns, self.invoices)
+        update_rows(session, Invoice.__table__, self.invoice_updates)
+        insert_rows(session, WorkbookRow.__table__, ROW_COLUMNS, self.rows)
+        update_rows(session, WorkbookRow.__table__, self.row_updates)
+        insert_rows(session, AuditEvent.__table__, AUDIT_COLUMNS, self.audits)
 
 
 def _stored_rows(session: Session, name: str, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Any]:
@@ -198,7 +220,7 @@ _NO_REASONS: list[Any] = []
 
 @dataclass
 class Audits:
-    """The audit events of one batch, written together after the invoices they name."""
+    """The audit events of one batch (written after the invoices they name)."""
 
     actor: str
     flow_run_id: str | None
@@ -208,10 +230,9 @@ class Audits:
     def add(self, invoice_id: int, action: str, changes: dict[str, Any]) -> None:
         self.events.append((invoice_id, self.at, self.actor, self.flow_run_id, action, changes))
 
-    def write(self, session: Session, allocator: IdAllocator) -> None:
+    def rows(self, allocator: IdAllocator) -> list[tuple[Any, ...]]:
         ids = allocator.take(AuditEvent.__table__, len(self.events))
-        insert_rows(session, AuditEvent.__table__, AUDIT_COLUMNS,
-                    [(event_id, *event) for event_id, event in zip(ids, self.events)])
+        return [(event_id, *event) for event_id, event in zip(ids, self.events)]
 
 
 @lru_cache(maxsize=256)
@@ -220,11 +241,11 @@ def _sources(fields: tuple[str, ...]) -> dict[str, str]:
     return {f: "workbook" for f in fields}
 
 
-def _create_invoices(
-    session: Session, allocator: IdAllocator, workbook: Workbook, created: list[Unit], audits: Audits
-) -> None:
-    """Insert new invoices. Their "create" event names the workbook row they come from: the values
-    themselves are in the invoice and in that WorkbookRow."""
+def _new_invoices(
+    allocator: IdAllocator, workbook: Workbook, created: list[Unit], audits: Audits
+) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
+    """The columns and rows of new invoices. Their "create" event names the workbook row they come
+    from: the values themselves are in the invoice and in that WorkbookRow."""
     rows = []
     now, name = audits.at, workbook.name
     fields = _fields_given(created)
@@ -237,7 +258,7 @@ def _create_invoices(
         sheet, number = unit.rows[0][:2]
         audits.add(invoice_id, "create", {"counterparty": [None, unit.counterparty], "number": [None, unit.number],
                                           "source": [None, f"workbook {name} {sheet}!{number}"]})
-    insert_rows(session, Invoice.__table__, INVOICE_COLUMNS + fields, rows)
+    return INVOICE_COLUMNS + fields, rows
 
 
 def _fields_given(units: list[Unit]) -> tuple[str, ...]:
@@ -246,10 +267,11 @@ def _fields_given(units: list[Unit]) -> tuple[str, ...]:
     return tuple(f for f in VALUE_FIELDS if f in given)
 
 
-def _write_rows(
-    session: Session, allocator: IdAllocator, workbook: Workbook, todo: list[tuple[Unit, list[Any]]], now: datetime
-) -> None:
-    """Insert or update the WorkbookRows; each names its invoice (the row an invoice was read from)."""
+def _workbook_rows(
+    allocator: IdAllocator, workbook: Workbook, todo: list[tuple[Unit, list[Any]]], now: datetime
+) -> tuple[list[tuple[Any, ...]], list[dict[str, Any]]]:
+    """New WorkbookRows and changes to stored ones; each names its invoice (the row an invoice was
+    read from)."""
     new_rows: list[tuple[Any, ...]] = []
     changed: list[dict[str, Any]] = []
     name, workbook_id = workbook.name, workbook.id
@@ -262,5 +284,4 @@ def _write_rows(
                 changed.append({"id": old.id, "values": record, "row_hash": digest, "row_number": number,
                                 "workbook_id": workbook_id, "invoice_id": unit.invoice_id, "imported_at": now})
     ids = allocator.take(WorkbookRow.__table__, len(new_rows))
-    insert_rows(session, WorkbookRow.__table__, ROW_COLUMNS, [(i, *row) for i, row in zip(ids, new_rows)])
-    update_rows(session, WorkbookRow.__table__, changed)
+    return [(i, *row) for i, row in zip(ids, new_rows)], changed

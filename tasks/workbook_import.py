@@ -22,6 +22,7 @@ import re
 import tempfile
 from array import array
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -40,6 +41,7 @@ from tasks.workbook_apply import Unit, apply_units
 from tasks.workbook_read import Limits, WorkbookFile, check_file
 from tasks.workbook_sheets import InvoiceRow, Problem, Skip, convert_row, plan_sheet
 from tasks.workbook_vocabulary import load_vocabulary
+from tasks.workbook_writer import batch_writer
 
 logger = logging.getLogger(__name__)
 BATCH = 2000
@@ -232,22 +234,14 @@ def import_workbook(
             session.add(workbook)
             session.flush()
             report.workbook_id = workbook.id
-            deferred: dict[str, list[tuple[Any, ...]]] = {}
             known = session.scalar(select(WorkbookRow.id).where(WorkbookRow.workbook_name == name).limit(1))
-            _fresh_statistics(session)
-            context = {"session": session, "workbook": workbook, "actor": actor, "flow_run_id": flow_run_id,
-                       "known_rows": known is not None}
-            for batch in _spilled_batches(spill):
-                units = []
-                for row in batch:
-                    if hash(row[4]) in repeated:
-                        deferred.setdefault(row[4], []).append(row)
-                    else:
-                        units.append(_single_unit(row))
-                _count(report, apply_units(units, **context))
-            units = [_unit(rows, report) for rows in deferred.values()]
-            for start in range(0, len(units), BATCH):
-                _count(report, apply_units(units[start:start + BATCH], **context))
+            postgres = session.get_bind().dialect.name == "postgresql"
+            with (session_factory() if postgres else nullcontext(session)) as reader, \
+                    batch_writer(session, threaded=postgres) as writer:
+                _fresh_statistics(reader)
+                context = {"reader": reader, "writer": writer, "workbook": workbook, "actor": actor,
+                           "flow_run_id": flow_run_id, "known_rows": known is not None}
+                units = _apply_spilled(spill, repeated, report, context)
             report.counts["duplicates"] = sum(len(u.duplicates) for u in units)
             report.counts["conflicts"] = len(report.conflicts)
             workbook.summary = {**report.as_dict(), "mapping": fingerprint}
@@ -256,6 +250,24 @@ def import_workbook(
                 report.workbook_id = None
     logger.info("workbook %s: %s", name, report.counts)
     return report
+
+
+def _apply_spilled(spill: IO[bytes], repeated: set[int], report: ImportReport, context: dict[str, Any]) -> list[Unit]:
+    """Pass 2: apply the rows of keys seen once batch by batch, then the keys seen in several rows
+    (returned: they know the duplicates)."""
+    deferred: dict[str, list[tuple[Any, ...]]] = {}
+    for batch in _spilled_batches(spill):
+        units = []
+        for row in batch:
+            if hash(row[4]) in repeated:
+                deferred.setdefault(row[4], []).append(row)
+            else:
+                units.append(_single_unit(row))
+        _count(report, apply_units(units, **context))
+    units = [_unit(rows, report) for rows in deferred.values()]
+    for start in range(0, len(units), BATCH):
+        _count(report, apply_units(units[start:start + BATCH], **context))
+    return units
 
 
 def _count(report: ImportReport, outcomes: dict[str, int]) -> None:
