@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from db.models import Document, DocumentStatus, InvoiceStatus
 from tasks.invoices import find_invoice, write_invoice
 from tasks.understand import Understanding
+from tasks.vendors import check_vendor
 
 logger = logging.getLogger(__name__)
 
@@ -142,6 +143,8 @@ def save_result(session: Session, document_id: int, result: Understanding, actor
             values = {}  # keep what a person, the workbook or an equal or better read wrote; link the file
         elif existing.status in _SETTLED:
             values.pop("status", None)
+    if values:
+        values = check_vendor(session, counterparty, values)
     written = write_invoice(session, existing, counterparty, number, values, actor=actor, flow_run_id=flow_run_id,
                             document_id=document_id)
     return {"document_id": document_id, "name": name, "status": "processed", "invoice_id": written.invoice_id,

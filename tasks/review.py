@@ -18,6 +18,7 @@ from db.models import Document, Invoice, InvoiceStatus, VendorTemplate
 from tasks.errors import InvoiceAutomationError
 from tasks.fields import find_amounts, find_dates
 from tasks.invoices import counterparty_key, invoice_number_key, record_audit, update_invoice
+from tasks.vendors import confirm_vendor
 
 logger = logging.getLogger(__name__)
 
@@ -120,6 +121,7 @@ def apply_review(
         session.flush()
         record_audit(session, invoice.id, reviewer or "review", "review", key_changes, flow_run_id)
         changes.update(key_changes)
+    confirm_vendor(session, invoice)
     template = None
     if remember and changes:
         corrected = {column for column in FORM_FIELDS.values() if before[column] != getattr(invoice, column)}
