@@ -372,7 +372,7 @@ def find_ibans(text: str) -> list[tuple[str, int]]:
     found = []
     for match in _IBAN_RE.finditer(text.upper()):
         compact = re.sub(r"\s", "", match.group(1))
-        for candidate in dict.fromkeys((compact, _ocr_repaired(compact))):
+        for candidate in dict.fromkeys((compact, *_ocr_repaired(compact))):
             iban = _longest_valid_prefix(candidate)
             if iban:
                 found.append((iban, match.start()))
@@ -388,10 +388,12 @@ def _longest_valid_prefix(compact: str) -> str | None:
     return None
 
 
-def _ocr_repaired(compact: str) -> str:
-    """Letters OCR reads for digits (O for 0, I/l for 1) where an IBAN can only hold digits; the
-    checksum still decides whether the repaired IBAN is taken."""
+def _ocr_repaired(compact: str) -> tuple[str, ...]:
+    """The IBAN with the letters OCR reads for digits (O for 0, I/l for 1) read as digits: first
+    where it can only hold digits (check digits; the whole of a numeric country's), then
+    everywhere. The checksum decides whether a repaired IBAN is taken."""
     country, rest = compact[:2], compact[2:]
+    everywhere = country + rest.translate(_OCR_DIGITS)
     if country in _NUMERIC_IBANS:
-        return country + rest.translate(_OCR_DIGITS)
-    return country + rest[:2].translate(_OCR_DIGITS) + rest[2:]
+        return (everywhere,)
+    return country + rest[:2].translate(_OCR_DIGITS) + rest[2:], everywhere
