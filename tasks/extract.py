@@ -395,7 +395,7 @@ def _amount_fields(reader: Reader) -> dict[str, FieldValue]:
         first = tax[0]
         value = sum((t.value for t in tax), Decimal("0"))
         result["tax"] = reader.value(Found(value, first.score * factor, first.line, first.cell))  # type: ignore[assignment]
-    if "tax" not in result and net and total and total.value >= net.value:
+    if "tax" not in result and net and total and abs(total.value) >= abs(net.value) and (total.value < 0) == (net.value < 0):
         result["tax"] = FieldValue(total.value - net.value, 0.7 * result["total"].confidence, result["total"].source,
                                    "total - net")
     if "net" not in result and tax and total:

@@ -28,7 +28,7 @@ _SPACES = "\u00a0\u202f\u2009 "
 AMOUNT_PATTERN = (
     r"(?<![\w.,'/])"
     r"(?P<sign>[-\u2212(]\s?(?:[€£$¥]\s?)?)?"  # "-€300.00" as well as "€ -300.00"
-    r"(?P<number>\d{1,3}(?:[.,'\u2019\u00a0\u202f\u2009 ]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?)"
+    r"(?P<number>\d{1,3}(?:[.,'\u2019\u00a0\u202f\u2009 °´`]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?)"
     r"(?P<trail>-(?!\d)|\))?"
     r"(?![\w/]|[.,]\d|\s?%)"
 )
@@ -49,6 +49,8 @@ def parse_amount(text: str) -> Decimal | None:
 
 def _number(raw: str, negative: bool = False) -> Decimal | None:
     digits = raw.replace("'", "").replace("\u2019", "")
+    for misread in "°´`":  # OCR's readings of the Swiss apostrophe in 1'234.50
+        digits = digits.replace(misread, "")
     for space in _SPACES:
         digits = digits.replace(space, "")
     last_dot, last_comma = digits.rfind("."), digits.rfind(",")

@@ -173,17 +173,19 @@ def build_lines(words: list[Word], page: int, line_keys: list[int] | None = None
     else:
         pieces = [[w] for w in sorted(words, key=lambda w: (w[2] + w[4]) / 2)]
     rows: list[list[Word]] = []
+    top = bottom = centres = 0.0  # of the last row: its extent and the sum of its words' centres
     for piece in pieces:
         centre = _centre(piece)
         height = max(w[4] - w[2] for w in piece)
-        if rows:
-            last = rows[-1]
-            top, bottom = min(w[2] for w in last), max(w[4] for w in last)
-            if (not _stacked(piece, last, height, ocr=line_keys is not None) and top - height * 0.1 <= centre <= bottom + height * 0.1
-                    and abs(centre - _centre(last)) < height * 0.6):
-                last.extend(piece)
-                continue
-        rows.append(list(piece))
+        joins = (rows and top - height * 0.1 <= centre <= bottom + height * 0.1
+                 and abs(centre - centres / len(rows[-1])) < height * 0.6
+                 and not _stacked(piece, rows[-1], height, ocr=line_keys is not None))
+        if not joins:
+            rows.append([])
+            top, bottom, centres = float("inf"), float("-inf"), 0.0
+        rows[-1].extend(piece)
+        top, bottom = min(top, *(w[2] for w in piece)), max(bottom, *(w[4] for w in piece))
+        centres += sum((w[2] + w[4]) / 2 for w in piece)
     lines = []
     for row in rows:
         row.sort(key=lambda w: w[1])
