@@ -63,6 +63,16 @@ def write_atomically(target: Path, data: bytes) -> None:
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
         raise
+    fsync_directory(target.parent)  # the rename itself survives a crash only once its folder is synced
+
+
+def fsync_directory(folder: Path) -> None:
+    """Make the entries of ``folder`` (new files, renames) durable."""
+    descriptor = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def store_bytes(root: Path, data: bytes) -> StoredFile:
@@ -73,8 +83,11 @@ def store_bytes(root: Path, data: bytes) -> StoredFile:
     if target.exists() and target.stat().st_size == len(data):
         return StoredFile(sha256, relative, len(data), created=False)
     try:
+        new_folders = [folder for folder in (target.parent.parent, target.parent) if not folder.exists()]
         target.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(target, data)
+        for folder in new_folders:
+            fsync_directory(folder.parent)
     except OSError as err:
         raise StorageError(f"could not store document {sha256[:12]} in {root}: {err}") from err
     return StoredFile(sha256, relative, len(data), created=True)
