@@ -308,7 +308,8 @@ class Invoice(Base):
 
 
 class InvoiceLink(Base):
-    """Every document and workbook row an invoice was seen in (the same invoice, several files)."""
+    """Every document an invoice was seen in (the same invoice, several files). Workbook rows name
+    their invoice themselves (``WorkbookRow.invoice_id``); ``workbook_row_id`` here is no longer written."""
 
     __tablename__ = "invoice_links"
     __table_args__ = (

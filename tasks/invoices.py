@@ -130,16 +130,16 @@ def upsert_invoice(
     actor: str,
     flow_run_id: str | None = None,
     document_id: int | None = None,
-    workbook_row_id: int | None = None,
 ) -> UpsertResult:
     """Create or update the invoice keyed by (counterparty, number), with an audit event.
 
     ``values`` may hold any of INVOICE_FIELDS; fields absent from it are left alone. A document
-    or workbook row is linked to the invoice (the same invoice seen in several places is one
-    record with several links). Safe against a parallel run creating the same invoice.
+    is linked to the invoice (the same invoice seen in several files is one record with several
+    links; a workbook row names its invoice itself). Safe against a parallel run creating the
+    same invoice.
     """
     return write_invoice(session, find_invoice(session, counterparty, number), counterparty, number, values,
-                         actor=actor, flow_run_id=flow_run_id, document_id=document_id, workbook_row_id=workbook_row_id)
+                         actor=actor, flow_run_id=flow_run_id, document_id=document_id)
 
 
 def write_invoice(
@@ -152,7 +152,6 @@ def write_invoice(
     actor: str,
     flow_run_id: str | None = None,
     document_id: int | None = None,
-    workbook_row_id: int | None = None,
 ) -> UpsertResult:
     """``upsert_invoice`` for a caller that has just looked the key up: ``invoice`` is what
     ``find_invoice`` returned (None: create it, unless a parallel run has just done so)."""
@@ -165,13 +164,13 @@ def write_invoice(
         invoice_id = session.execute(statement.returning(_INVOICES.c.id), row).scalar_one_or_none()
         if invoice_id is not None:
             record_audit(session, invoice_id, actor, "create", changes, flow_run_id)
-            link_invoice(session, invoice_id, document_id=document_id, workbook_row_id=workbook_row_id)
+            link_invoice(session, invoice_id, document_id)
             return UpsertResult(invoice_id, "created", changes)
         invoice = find_invoice(session, counterparty, number)
         if invoice is None:
             raise LookupError(f"invoice {number!r} of {counterparty!r} was neither created nor found")
     changes = update_invoice(session, invoice, values, actor, "update", flow_run_id)
-    link_invoice(session, invoice.id, document_id=document_id, workbook_row_id=workbook_row_id)
+    link_invoice(session, invoice.id, document_id)
     return UpsertResult(invoice.id, "updated" if changes else "unchanged", changes)
 
 
@@ -198,14 +197,11 @@ def new_invoice_row(
     return row, {**changes, **differences}
 
 
-def link_invoice(
-    session: Session, invoice_id: int, document_id: int | None = None, workbook_row_id: int | None = None
-) -> None:
-    """Record that an invoice was seen in a document or workbook row (once per pair)."""
-    for column, value in (("document_id", document_id), ("workbook_row_id", workbook_row_id)):
-        if value is not None:
-            link = insert_ignoring_conflicts(session, InvoiceLink.__table__)
-            session.execute(link, {"invoice_id": invoice_id, column: value})
+def link_invoice(session: Session, invoice_id: int, document_id: int | None) -> None:
+    """Record that an invoice was seen in a document (once per pair)."""
+    if document_id is not None:
+        link = insert_ignoring_conflicts(session, InvoiceLink.__table__)
+        session.execute(link, {"invoice_id": invoice_id, "document_id": document_id})
 
 
 def update_invoice(
