@@ -20,6 +20,9 @@ from db.models import Invoice, InvoiceStatus, Vendor
 from tasks.invoices import counterparty_key
 
 
+_REJECTED = frozenset({InvoiceStatus.DISPUTED.value, InvoiceStatus.CANCELLED.value})
+
+
 def find_vendor(session: Session, name: str, vat_id: str | None) -> Vendor | None:
     """The known vendor with this VAT id, else with this normalised name (one query)."""
     by_name = Vendor.name_key == counterparty_key(name)
@@ -75,8 +78,9 @@ def learn_vendor(session: Session, name: str, vat_id: str | None, iban: str | No
 
 
 def confirm_vendor(session: Session, invoice: Invoice) -> Vendor | None:
-    """After a person reviewed a payable invoice: its IBAN and VAT id are the vendor's from now on."""
-    if invoice.direction != "payable":
+    """After a person accepted a payable invoice: its IBAN and VAT id are the vendor's from now on.
+    One they disputed or cancelled (a forged invoice, say) teaches nothing."""
+    if invoice.direction != "payable" or invoice.status in _REJECTED:
         return None
     vendor = find_vendor(session, invoice.counterparty, invoice.counterparty_vat_id)
     vendor = learn_vendor(session, invoice.counterparty, invoice.counterparty_vat_id, invoice.iban, invoice.currency,

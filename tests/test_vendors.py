@@ -63,3 +63,13 @@ def test_a_changed_iban_is_held_for_review_until_a_person_confirms_it(settings):
     with session_scope() as session:
         assert {i.number: i.vendor_id for i in session.scalars(select(Invoice))} == {
             "RE-1": vendor.id, "RE-2": vendor.id, "RE-3": vendor.id}
+
+
+def test_a_disputed_invoice_with_another_iban_teaches_the_vendor_nothing(settings):
+    _process(settings, _invoice_pdf("RE-1", OLD_IBAN), "first.pdf")
+    forged = _process(settings, _invoice_pdf("RE-9", NEW_IBAN), "forged.pdf")
+    assert forged["needs_review"]
+    with session_scope() as session:
+        apply_review(session, forged["invoice_id"], {"status": "disputed"}, "anna@example.com", remember=False)
+        assert session.get(Invoice, forged["invoice_id"]).status == "disputed"
+    assert _vendor().iban == OLD_IBAN.replace(" ", "")
