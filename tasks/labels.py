@@ -55,7 +55,7 @@ DUE_DATE = _any(
     r"\b(?:regler|payer|verser)\b.{0,30}?\bavant\s*(?:le\s*)?(?=\s*\d)",
 )
 TERMS_CONTEXT = re.compile(
-    r"terms|payable|payment|net\s*\d|within|"
+    r"terms|payable|payment|net\s*\d|within|receipt|"
     r"zahlbar|zahlung|zahlungsziel|innerhalb|netto|"
     r"paiement|reglement|payable|sous|a\s*\d+\s*jours|"
     r"betaling|betalen|binnen|betaaltermijn"
@@ -101,7 +101,7 @@ NET = _any(
     r"\bsubtotaal\b", r"\bbase\s*(?:imposable|ht)\b", r"\bhtva\b", r"\bexclusief\b",
 )
 TAX = re.compile(
-    r"\b(?:vat|tax|sales\s*tax|gst|hst|mwst|ust|umsatzsteuer|mehrwertsteuer|steuer|tva|t\.v\.a|btw|iva)(?![a-z])"
+    r"\b(?:vat|tax|sales\s*tax|gst|hst|pst|qst|tps|tvq|mwst|ust|umsatzsteuer|mehrwertsteuer|steuer|tva|t\.v\.a|btw|iva)(?![a-z])"
     r"(?!\s*[-.]?\s*(?:id|no|nr|number|reg|nummer|identification|registration|ident|n°|intracom|num)\b)"
 )
 ITEM_HEADER = re.compile(
