@@ -238,7 +238,7 @@ def _date_fields(reader: Reader) -> dict[str, FieldValue]:
         for index, line in enumerate(reader.lines[:60]):
             if line.page != reader.lines[0].page:
                 break
-            folded = " ".join(reader.folded[index])
+            folded = reader.joined[index]
             for value, start, _ in find_dates(line.text, reader.date_order):
                 if value not in due_values and not labels.NOT_ISSUE_DATE.search(folded[max(0, start - 30) : start]):
                     result["issue_date"] = reader.value(Found(value, 0.6, line, line.cells[0]))  # type: ignore[assignment]
@@ -247,7 +247,7 @@ def _date_fields(reader: Reader) -> dict[str, FieldValue]:
                 break
     if "due_date" not in result and "issue_date" in result:
         for index, line in enumerate(reader.lines):
-            folded = " ".join(reader.folded[index])
+            folded = reader.joined[index]
             if labels.TERMS_CONTEXT.search(folded):
                 days = payment_terms_days(folded)
                 if days is not None:
@@ -277,7 +277,7 @@ def _amount_lines(reader: Reader) -> dict[str, list[Found]]:
     roles: dict[str, list[Found]] = {"net": [], "tax": [], "total": []}
     for index, line in enumerate(reader.lines):
         label, label_cells = "", []
-        whole = " ".join(reader.folded[index])
+        whole = reader.joined[index]
         if labels.NOT_AMOUNT.search(whole):
             continue
         columns = _column_totals(reader, index)

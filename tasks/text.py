@@ -146,6 +146,14 @@ def _centre(row: list[Word]) -> float:
     return sum((w[2] + w[4]) / 2 for w in row) / len(row)
 
 
+def _ocr_lines(words: list[Word], line_keys: list[int]) -> list[list[Word]]:
+    """The words of each line OCR found (``line_keys``: the line of each word)."""
+    lines: dict[int, list[Word]] = {}
+    for word, key in zip(words, line_keys, strict=True):
+        lines.setdefault(key, []).append(word)
+    return list(lines.values())
+
+
 def _stacked(piece: list[Word], row: list[Word], height: float, ocr: bool) -> bool:
     """Whether ``piece`` stands above or below a word of ``row`` (same columns, another line:
     closely set lines whose boxes overlap a little) rather than beside it. For OCR, whose own
@@ -166,10 +174,7 @@ def build_lines(words: list[Word], page: int, line_keys: list[int] | None = None
     """Group words into lines (by vertical overlap, starting from OCR's own lines when given,
     which follow a skewed scan) and lines into cells (by horizontal gaps)."""
     if line_keys is not None:
-        grouped: dict[int, list[Word]] = {}
-        for word, key in zip(words, line_keys, strict=True):
-            grouped.setdefault(key, []).append(word)
-        pieces = sorted(grouped.values(), key=_centre)
+        pieces = sorted(_ocr_lines(words, line_keys), key=_centre)
     else:
         pieces = [[w] for w in sorted(words, key=lambda w: (w[2] + w[4]) / 2)]
     rows: list[list[Word]] = []
@@ -223,11 +228,8 @@ def _text_page(page: pymupdf.Page, number: int) -> PageText | None:
 def skew_slope(words: list[Word], line_keys: list[int]) -> float:
     """How much a scan's text lines climb or fall per unit of width (the median over OCR's longer
     lines of the slope through their words' centres); 0.0 when it cannot tell."""
-    lines: dict[int, list[Word]] = {}
-    for word, key in zip(words, line_keys, strict=True):
-        lines.setdefault(key, []).append(word)
     slopes = []
-    for line in lines.values():
+    for line in _ocr_lines(words, line_keys):
         if len(line) < 3:
             continue
         xs = [(w[1] + w[3]) / 2 for w in line]
