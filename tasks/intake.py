@@ -1,5 +1,6 @@
 """Taking a file into the system: classify it by content, store it once by sha256, record a
-documents row (with the PDF text layer), and note where it came from.
+documents row, and note where it came from. Reading the document is left to process-document,
+which also records its text.
 
 Files that cannot be taken (empty, executable, corrupt or encrypted PDF ...) are still stored
 and recorded, with status ``quarantined`` and the reason, so that nothing a user gave the
@@ -21,7 +22,7 @@ from db.models import Document, DocumentOrigin, DocumentStatus
 from tasks.errors import RejectedDocument, StorageError, UnreadableDocument
 from tasks.filetypes import FileType, detect
 from tasks.storage import sha256_bytes, store_bytes
-from tasks.text import pdf_text_layer
+from tasks.text import open_pdf
 
 logger = logging.getLogger(__name__)
 
@@ -50,20 +51,21 @@ class IngestResult:
         return self.status == DocumentStatus.QUARANTINED.value
 
 
-def check_document(data: bytes, file_type: FileType, name: str) -> tuple[int | None, str | None]:
-    """Validate a file's content for intake: (page count, PDF text layer).
+def check_document(data: bytes, file_type: FileType, name: str) -> int | None:
+    """Validate a file's content for intake; returns a PDF's page count.
 
-    Raises RejectedDocument with the reason when the file cannot be taken.
+    Raises RejectedDocument with the reason when the file cannot be taken: not a document, or a
+    PDF that does not open, is password-protected or has no pages.
     """
     if not file_type.accepted:
         raise RejectedDocument(f"{name}: {_REFUSED_KINDS.get(file_type.kind, 'not a document')}")
     if file_type.kind != "pdf":
-        return None, None
+        return None
     try:
-        layer = pdf_text_layer(data, name, sort=False)  # reading order is left to process-document
+        with open_pdf(data, name) as document:
+            return document.page_count
     except UnreadableDocument as err:
         raise RejectedDocument(str(err)) from err
-    return layer.page_count, layer.text or None
 
 
 _DOCUMENTS = Document.__table__
@@ -110,17 +112,17 @@ def _record_origin(
 def _take_new(session: Session, documents_dir: Path, data: bytes, sha256: str, name: str) -> IngestResult:
     """Check, store (fsync'd before the row that points at it is committed) and record new bytes."""
     file_type = detect(data)
-    status, error, page_count, text = DocumentStatus.STORED.value, None, None, None
+    status, error, page_count = DocumentStatus.STORED.value, None, None
     try:
-        page_count, text = check_document(data, file_type, name)
+        page_count = check_document(data, file_type, name)
     except RejectedDocument as err:
         status, error = DocumentStatus.QUARANTINED.value, str(err)
         logger.warning("quarantined %s: %s", name, err)
     stored = store_bytes(documents_dir, data)
     document_id = _insert_document(session, {
         "sha256": sha256, "size_bytes": len(data), "kind": file_type.kind, "mime_type": file_type.mime_type,
-        "storage_path": stored.relative_path, "original_name": name, "page_count": page_count, "text": text,
-        "text_source": "text" if text else None, "status": status, "error": error,
+        "storage_path": stored.relative_path, "original_name": name, "page_count": page_count,
+        "status": status, "error": error,
     })
     if document_id is None:
         winner = _existing(session, sha256)
