@@ -22,21 +22,20 @@ logger = logging.getLogger(__name__)
 
 # A page whose text layer has fewer characters than this is treated as a scan.
 MIN_PAGE_CHARS = 20
+# ... and so is a page with fewer than this on a picture that covers most of it: a scan that a
+# scanner app, a fax header or a stamp gave a line of text ("Scanned with ...", "Page 1/2").
+SPARSE_PAGE_CHARS = 200
+SCAN_COVERAGE = 0.5
 
 
 @dataclass
 class PdfText:
     page_count: int
-    pages: list[str] = field(default_factory=list)  # text layer per page ("" for scans)
+    pages: list[str] = field(default_factory=list)  # text layer per page
 
     @property
     def text(self) -> str:
         return "\n\f\n".join(self.pages).strip()
-
-    @property
-    def scanned_pages(self) -> list[int]:
-        """Indexes of pages without a usable text layer (they need OCR)."""
-        return [index for index, page in enumerate(self.pages) if len(page.strip()) < MIN_PAGE_CHARS]
 
 
 def open_pdf(data: bytes, name: str) -> pymupdf.Document:
@@ -220,9 +219,17 @@ def _text_page(page: pymupdf.Page, number: int) -> PageText | None:
     words = [(w[4], w[0], w[1], w[2], w[3], 1.0) for w in page.get_text("words", sort=False) if w[4].strip()]
     characters = sum(len(w[0]) for w in words)
     broken = sum(w[0].count(marker) for w in words for marker in _BROKEN)
-    if characters < MIN_PAGE_CHARS or broken > characters * 0.2:
+    if characters < MIN_PAGE_CHARS or broken > characters * 0.2 or _picture_with_a_caption(page, characters):
         return None
     return PageText(number, "text", build_lines(words, number), page.rect.width, page.rect.height)
+
+
+def _picture_with_a_caption(page: pymupdf.Page, characters: int) -> bool:
+    """Whether a page's few words sit on a picture that covers most of it (a scanned invoice)."""
+    if characters >= SPARSE_PAGE_CHARS:
+        return False
+    covered = sum(abs(pymupdf.Rect(image["bbox"]) & page.rect) for image in page.get_image_info())
+    return covered >= SCAN_COVERAGE * abs(page.rect)
 
 
 def skew_slope(words: list[Word], line_keys: list[int]) -> float:

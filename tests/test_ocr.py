@@ -40,6 +40,20 @@ def _text_image(lines: list[str], size: tuple[int, int] = (1240, 600)) -> Image.
     return image
 
 
+def test_a_scan_with_a_line_of_text_from_the_scanner_app_is_read_by_ocr():
+    document = pymupdf.open()
+    page = document.new_page()
+    png = io.BytesIO()
+    _text_image(["Northwind Traders Ltd", "Invoice No: NW-3381", "Date: 2024-06-14", "Total due: 1,250.00 USD"],
+                size=(1240, 1754)).save(png, "PNG", dpi=(150, 150))
+    page.insert_image(page.rect, stream=png.getvalue())
+    page.insert_text((36, page.rect.height - 20), "Scanned with a phone scanner app", fontsize=8)
+    result = understand_bytes(document.tobytes(), "phone-scan.pdf", OCR)
+    assert result.text_source == "ocr"
+    assert result.value("invoice_number") == "NW-3381" and str(result.value("total")) == "1250.00"
+    assert result.fields["total"].source == "ocr"
+
+
 def test_a_mixed_pdf_is_read_page_by_page_and_a_multipage_tiff_frame_by_frame():
     document = pymupdf.open()
     document.new_page().insert_text((72, 72), "ACME Tools GmbH   Rechnung Nr. R-2024-55   Datum 02.05.2024", fontsize=10)
