@@ -130,7 +130,7 @@ LEGAL_FORM = re.compile(
     r"(?:\b(?:GmbH(?:\s*&\s*Co\.?\s*KG)?|mbH|AG|KG|OHG|UG(?:\s*\(haftungsbeschränkt\))?|e\.\s?K\.|e\.\s?V\.|KGaA|GbR|"
     r"Ltd|LTD|Limited|LIMITED|LLC|L\.L\.C\.|Inc|INC|Corp|Corporation|plc|PLC|LLP|LP|"
     r"SARL|S\.A\.R\.L\.|SàRL|S\.à\s?r\.l\.|SAS|SASU|S\.A\.S\.|SA|S\.A\.|EURL|SCI|SNC|"
-    r"B\.V\.|BV|N\.V\.|NV|VOF|V\.O\.F\.|BVBA|SRL|S\.r\.l\.|SpA|S\.p\.A\.|A/S|ApS|AB|Oy|Co\.(?:,?\s*Ltd)?)(?:\.|\b)(?![\w-]))"
+    r"B\.V\.|BV|N\.V\.|NV|VOF|V\.O\.F\.|BVBA|SRL|S\.r\.l\.|SpA|S\.p\.A\.|A/S|ApS|AB|Oy|Co\.(?:,?\s*(?:Ltd|KGaA|KG|LLC|Inc)\b\.?)?(?!\s*[A-Z][a-z]))(?:\.|\b|(?<=\.))(?![\w-]))"
 )
 TITLE_WORDS = re.compile(
     r"^(?:tax\s*)?(?:invoice|rechnung|facture|factuur|credit\s*note|gutschrift|avoir|creditnota|page|seite|blatt|"
