@@ -77,12 +77,28 @@ def _cell_starts(cells: list[str]) -> list[int]:
 
 
 _LABEL_TAIL = re.compile(r"(?:[/&+]\s*)?[^\W\d_][\w.'’/ -]{0,40}")  # more label words ("Rechnungsdatum / Lieferdatum")
+_LABEL_ROW = re.compile(r"[^\W\d_][\w.'’/ :-]*")  # the other labels of a header row printed as one cell
 
 
-def _under(line: Line, position: int, lower: Line) -> list[Cell]:
-    """The cells of ``lower`` that stand under cell ``position`` of ``line``: the one in the same
-    column of a header row whose values row has as many cells, then any that overlap it."""
+def _header_label_span(cell: Cell, start: int, end: int, rest: str) -> tuple[float, float] | None:
+    """Where the label at characters ``start:end`` stands on the page when it is one of several
+    labels of a header row read as one cell ("Factuurnummer Factuurdatum Vervaldatum"), assuming
+    characters of even width; None when the cell holds this label only."""
+    others = cell.text[:start].strip() or (rest and not _LABEL_TAIL.fullmatch(rest))
+    if not others or not _LABEL_ROW.fullmatch(cell.text.strip()):
+        return None
+    width = (cell.x1 - cell.x0) / max(len(cell.text), 1)
+    return cell.x0 + start * width, cell.x0 + end * width
+
+
+def _under(line: Line, position: int, lower: Line, span: tuple[float, float] | None = None) -> list[Cell]:
+    """The cells of ``lower`` that stand under cell ``position`` of ``line`` (or under ``span`` of
+    it, one label of a header row whose labels run together): the one in the same column of a
+    header row whose values row has as many cells, then any that overlap it."""
     cell = line.cells[position]
+    if span is not None:  # the value most under the label
+        overlap = {id(o): min(o.x1, span[1]) - max(o.x0, span[0]) for o in lower.cells}
+        return sorted((o for o in lower.cells if overlap[id(o)] > 0), key=lambda o: -overlap[id(o)])
     overlapping = [o for o in lower.cells if o.x0 < cell.x1 + line.size and o.x1 > cell.x0 - line.size]
     if len(lower.cells) == len(line.cells) > 1 and lower.cells[position] not in overlapping:
         return [lower.cells[position], *overlapping]
@@ -145,11 +161,15 @@ class Reader:
                     if skip and skip(joined, match):
                         continue
                     position = first + 1 if crosses else first
-                    found = self._after(index, position, match.end() - starts[position], parse, below)
+                    found = self._after(index, position, match.end() - starts[position], parse, below,
+                                        max(0, match.start() - starts[position]))
                     if found is not None:
                         yield found
 
-    def _after(self, index: int, position: int, end: int, parse: Callable[[str], Any], below: int) -> Found | None:
+    def _after(self, index: int, position: int, end: int, parse: Callable[[str], Any], below: int,
+               start: int | None = None) -> Found | None:
+        """The value after the label ending at ``end`` of a cell: in the cell, right of it, or below
+        it (below the label itself when ``start`` is given and more labels share its cell)."""
         line = self.lines[index]
         cell = line.cells[position]
         rest = cell.text[end:].lstrip(" :#.-–\t")
@@ -157,8 +177,9 @@ class Reader:
             value = parse(rest)
             if value is not None:
                 return Found(value, 1.0, line, cell)
-            if not _LABEL_TAIL.fullmatch(rest):
+            if not _LABEL_TAIL.fullmatch(rest) and not (start is not None and _LABEL_ROW.fullmatch(rest)):
                 return None  # the label's own cell holds something else
+        span = _header_label_span(cell, start, end, rest) if start is not None else None
         for right in line.cells[position + 1 : position + 3]:
             value = parse(right.text)
             if value is not None:
@@ -168,7 +189,7 @@ class Reader:
         for lower in self.lines[index + 1 : index + 1 + below]:
             if lower.page != line.page or lower.y0 - line.y1 > 3 * max(line.size, 1):
                 break
-            for other in _under(line, position, lower):
+            for other in _under(line, position, lower, span):
                 value = parse(other.text)
                 if value is not None:
                     return Found(value, 0.85, lower, other)

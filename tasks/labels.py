@@ -98,7 +98,7 @@ NET = _any(
     r"\b(?:before|ex|excl\.?|excluding|without|w/?o)\s*(?:vat|tax|gst)\b", r"\bvor\s*(?:steuern|mwst|ust)\b",
     r"\b(?:hors|avant)\s*(?:tva|taxes?)\b", r"\bzonder\s*btw\b", r"\bzwischensumme\b", r"\bnetto",
     r"\bexkl\b", r"\bohne\s*(?:mwst|ust)\b", r"\bwarenwert\b", r"\bh\.?\s?t\.?(?![a-z])", r"\bhors\s*tax", r"\bsous\s*-?\s*total\b",
-    r"\bsubtotaal\b", r"\bbase\s*(?:imposable|ht)\b", r"\bhtva\b", r"\bexclusief\b",
+    r"\bsubtotaal\b", r"\bbase\s*(?:imposable|ht)\b", r"\bmaatstaf\s*van\s*heffing\b", r"\bhtva\b", r"\bexclusief\b",
 )
 TAX = re.compile(
     r"\b(?:vat|tax|sales\s*tax|gst|hst|pst|qst|tps|tvq|mwst|ust|umsatzsteuer|mehrwertsteuer|steuer|tva|t\.v\.a|btw|iva)(?![a-z])"
