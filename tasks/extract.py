@@ -350,12 +350,26 @@ def _column_totals(reader: Reader, index: int) -> list[tuple[str, Found]] | None
             break
         if any(find_amounts(cell.text) for cell in reader.lines[above].cells):
             continue  # an item row
-        header = [role for role in map(_amount_role, reader.folded[above]) if role]
+        header = _header_roles(reader, above, line.cells[1].x0 - line.size, len(amounts))
         if len(header) >= 2:
             if len(header) != len(amounts) or len(set(header)) != len(header):
                 return None
             return [(role, Found(value, 0.95, line, cell)) for role, (value, cell) in zip(header, amounts, strict=True)]
     return None
+
+
+def _header_roles(reader: Reader, index: int, left: float, count: int) -> list[str]:
+    """The amount roles of the column headings of line ``index`` right of ``left``, one per
+    cell; or one per word when headings set close together were read as one cell
+    ("Netto MwSt. Brutto") and only that gives ``count`` columns."""
+    line = reader.lines[index]
+    headings = [folded for cell, folded in zip(line.cells, reader.folded[index], strict=True) if cell.x1 > left]
+    roles = [role for role in map(_amount_role, headings) if role]
+    if len(roles) != count:
+        by_word = [role for role in map(_amount_role, " ".join(headings).split()) if role]
+        if len(by_word) == count:
+            return by_word
+    return roles
 
 
 def _lower_right(reader: Reader, index: int, position: int) -> Found | None:
