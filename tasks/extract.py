@@ -439,7 +439,15 @@ def _amount_fields(reader: Reader) -> dict[str, FieldValue]:
     if "total" not in result and net and "tax" in result:
         result["total"] = FieldValue(net.value + result["tax"].value, 0.7 * result["net"].confidence,
                                      result["net"].source, "net + tax")
+    if "tax" not in result and (total is None) != (net is None) and _charges_no_vat(reader):
+        stated, missing = (result["total"], "net") if total else (result["net"], "total")
+        result[missing] = FieldValue(stated.value, stated.confidence, stated.source, "no VAT charged")
+        result["tax"] = FieldValue(Decimal("0.00"), stated.confidence, stated.source, "no VAT charged")
     return result
+
+
+def _charges_no_vat(reader: Reader) -> bool:
+    return any(labels.NO_VAT.search(joined) for joined in reader.joined)
 
 
 def _currency(reader: Reader, amounts: dict[str, FieldValue], parties: dict[str, FieldValue]) -> FieldValue | None:

@@ -73,12 +73,19 @@ def _number(raw: str, negative: bool = False) -> Decimal | None:
     return -value if negative else value
 
 
+# What a number after it is not an amount of: a law's paragraph or article ("§ 19 UStG", "art. 293 B du CGI").
+_LEGAL_ARTICLE = re.compile(r"(?:§|\b(?:art|article|artikel|abs|absatz))\.?\s*$", re.I)
+
+
 def find_amounts(text: str) -> list[tuple[Decimal, int, int]]:
-    """Every amount in ``text`` with its span; percentages, dates and long ids are left out."""
+    """Every amount in ``text`` with its span; percentages, dates, long ids and the numbers of
+    articles of law are left out."""
     found = []
     for match in AMOUNT_RE.finditer(text.replace("\u2212", "-")):
         number = match.group("number")
         if len(re.sub(r"\D", "", number)) > 13:
+            continue
+        if _LEGAL_ARTICLE.search(text, max(0, match.start() - 10), match.start()):
             continue
         value = _number(number, bool(match.group("sign") or match.group("trail")))
         if value is not None:

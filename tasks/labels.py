@@ -104,6 +104,18 @@ TAX = re.compile(
     r"\b(?:vat|tax|sales\s*tax|gst|hst|pst|qst|tps|tvq|mwst|ust|umsatzsteuer|mehrwertsteuer|steuer|tva|t\.v\.a|btw|iva)(?![a-z])"
     r"(?!\s*[-.]?\s*(?:id|no|nr|number|reg|nummer|identification|registration|ident|n°|intracom|num)\b)"
 )
+# A statement that the invoice charges no VAT (small business, exempt supply, reverse charge):
+# the total is then the net and the tax is nil even where no line says so. On folded text ("§" is dropped).
+NO_VAT = _any(
+    r"\b(?:vat|tax)\s*(?:is\s*)?(?:not\s*(?:applicable|charged)|exempt)\b", r"\b(?:exempt\s*from|not\s*registered\s*for)\s*vat\b",
+    r"\bno\s*vat\b", r"\breverse\s*charge\b", r"\boutside\s*the\s*scope\s*of\b[\w\s]{0,10}\bvat\b",
+    r"\b19\s*(?:abs\.?\s*1\s*)?ustg\b", r"\bkleinunternehmer", r"\b(?:keine|ohne)\s*(?:umsatzsteuer|mwst|ust)\b",
+    r"\bumsatzsteuerfrei\b", r"\bsteuerschuldnerschaft\s*des\s*leistungsempfangers\b", r"\b13b\s*ustg\b",
+    r"\btva\s*non\s*applicable\b", r"\b293\s*b\b", r"\bexonere?e?\s*de\s*tva\b", r"\bfranchise\s*en\s*base\b",
+    r"\bautoliquidation\b",
+    r"\bvrijgesteld\s*van\s*btw\b", r"\bbtw\s*-?\s*vrijgesteld\b", r"\bkleineondernemersregeling\b", r"\bgeen\s*btw\b",
+    r"\bbtw\s*verlegd\b",
+)
 ITEM_HEADER = re.compile(
     r"\b(?:qty|quantity|description|unit|price|rate|hours|menge|anzahl|bezeichnung|beschreibung|einzelpreis|"
     r"artikel|pos|designation|quantite|qte|prix|libelle|omschrijving|aantal|prijs|stuks)\b"
