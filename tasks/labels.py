@@ -84,6 +84,13 @@ VENDOR = _any(
     r"\bemetteur\b", r"\bleverancier\b", r"\bverkoper\b",
     r"\bsold\s*by\b", r"\bverkauft\s*(?:von|durch)\b", r"\bvendu\s*par\b", r"\bverkocht\s*door\b",
 )
+# The label of the customer's own VAT id, just before it ("N° TVA client :", "UID Kunde:", "Your VAT no."):
+# that id is never the vendor's.
+CUSTOMER_VAT = _any(
+    r"\b(?:customer|client|buyer|kunden?|kaufer|acheteur|klant|afnemer|koper|your|ihre|votre|uw)'?s?\s*"
+    r"(?:vat|tva|btw|ust|uid|mwst|tax)\b[\w.°\s-]{0,16}[:#]?\s*$",
+    r"\b(?:vat|tva|btw|ust|uid|mwst)\b[\w.°\s-]{0,16}\b(?:du\s*)?(?:customer|client|kunden?|klant|afnemer|acheteur|buyer)\s*[:#]?\s*$",
+)
 CUSTOMER_CONTEXT = re.compile(r"customer|client|buyer|your|kunde|ihre|kaufer|votre|acheteur|uw\b|klant|afnemer|koper")
 
 # Amount labels, tried in this order: a "total incl. VAT" is a total, a "total excl. VAT" is a net.

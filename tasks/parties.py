@@ -145,6 +145,8 @@ def _vat_id(reader: Reader, block: set[int]) -> FieldValue | None:
         for position, cell in enumerate(line.cells):
             for vat_id, start, valid in find_vat_ids(cell.text):
                 before = reader.folded[index][position][max(0, start - 30) : start]
+                if labels.CUSTOMER_VAT.search(before):
+                    continue
                 score = 0.95 if valid else 0.5
                 if index in block or labels.CUSTOMER_CONTEXT.search(before):
                     score -= 0.4
