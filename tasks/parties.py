@@ -50,7 +50,7 @@ def _company_name(text: str) -> str | None:
         match = labels.LEGAL_FORM.search(part)
         if match is None:
             continue
-        name = part[: match.end()].strip(" ,:;")
+        name = part[: match.end()].strip(" ,:;").rsplit(": ", 1)[-1]  # "Bank details: Acme Ltd": after the label
         name = re.sub(r"^(?:from|von|de|van|seller|supplier|lieferant|fournisseur|leverancier|sold\s+by|"
                       r"verkauft\s+(?:von|durch)|vendu\s+par|verkocht\s+door)\s*:?\s+", "", name, flags=re.I)
         words = name.split()
