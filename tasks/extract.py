@@ -269,7 +269,7 @@ def _date_fields(reader: Reader) -> dict[str, FieldValue]:
     if "due_date" not in result and "issue_date" in result:
         for index, line in enumerate(reader.lines):
             folded = reader.joined[index]
-            if labels.TERMS_CONTEXT.search(folded):
+            if labels.TERMS_CONTEXT.search(folded) and not labels.NOT_TERMS.search(folded):
                 days = payment_terms_days(folded)
                 if days is not None:
                     issue_value = result["issue_date"]

@@ -60,8 +60,15 @@ TERMS_CONTEXT = re.compile(
     r"paiement|reglement|payable|sous|a\s*\d+\s*jours|"
     r"betaling|betalen|binnen|betaaltermijn"
 )
+# Days that are not a payment term: a refund promised, a right to return goods.
+NOT_TERMS = re.compile(
+    r"refund|repay|return|cancel|credited|"
+    r"erstatt|zuruck|ruckgabe|widerruf|gutgeschrieben|"
+    r"rembours|retour|retractation|"
+    r"\bterug|retourn|herroep"
+)
 REFERENCE = _any(
-    rf"\b(?:purchase\s*order|p\.?\s?o\b\.?)(?![-\d])\s*(?:{_NO})?", rf"\border\s*{_NO}", r"\byour\s*(?:ref(?:erence)?|order)\b\.?",
+    rf"\b(?:purchase\s*order|p\.?\s?o\b\.?)(?![-\d])\s*(?:{_NO})?", rf"\border\s*{_NO}", r"\byour\s*(?:order\s*ref(?:erence)?|ref(?:erence)?|order)\b\.?",
     r"\bcustomer\s*ref(?:erence)?\b", rf"\bbestell\s*-?\s*{_NO}", r"\bbestellung\b", r"\bihre?\s*(?:bestellung|referenz|zeichen|bestellnummer)\b",
     rf"\bauftrags?\s*-?\s*{_NO}", r"\b(?:ihr|kunden)\s*-?\s*auftrag\b", r"\bbon\s*de\s*commande\b", rf"\b(?:{_NO})\s*(?:de\s*)?commande\b", rf"\bcommande\s*{_NO}",
     r"\bvotre\s*(?:reference|commande)\b", rf"\binkoop\s*order\s*(?:{_NO})?", rf"\bbestel\s*{_NO}", r"\bbestelnummer\b",
@@ -70,7 +77,7 @@ REFERENCE = _any(
     rf"\b(?:quote|quotation|devis|angebot|offerte)\s*(?:{_NO})",
     # what a credit note corrects
     r"\b(?:original|related|corrected|relating\s*to)\s*invoice\b", r"\b(?:ursprungliche|korrigierte|zur|zu)\s*rechnung\b",
-    r"\bfacture\s*(?:d'?origine|initiale|corrigee)\b", r"\boorspronkelijke\s*factuur\b",
+    r"\bfacture\s*(?:d'?origine|initiale|corrigee)\b", r"\boorspronkelijke\s*factuur\b", r"\bbetreft\s*(?:uw\s*)?factuur\b",
 )
 WEAK_REFERENCE = re.compile(r"^(?:referen(?:ce|z|tie)|kenmerk)$")
 CUSTOMER = _any(
