@@ -36,6 +36,7 @@ from tasks.text import Cell, DocumentText, Line
 FIELDS = ("invoice_number", "issue_date", "due_date", "vendor", "vendor_vat_id", "iban", "currency", "net", "tax",
           "total", "reference", "customer", "is_credit_note")
 _NUMBER_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-/._]*[A-Za-z0-9]|\d")
+_PAYMENT_REFERENCE = re.compile(r"(?:RF\d{2}|\d{1,5})(?:\s\d{4,5}){2,}\b")
 _FILLER = {"no", "nr", "number", "nummer", "numero", "n°", "n", "#", "num", "no.", "nr.", "de", "la", "id", ":", "of", "du"}
 
 
@@ -208,6 +209,14 @@ class Reader:
                 return token.rstrip(".")
             return None
         return None
+
+    @staticmethod
+    def reference(text: str) -> str | None:
+        """An order or document reference; a payment reference printed in groups of digits (a Swiss
+        QR reference "21 00000 00003 13947 ...", an ISO creditor reference "RF18 5390 0754 ...") is none."""
+        if _PAYMENT_REFERENCE.match(text.strip()):
+            return None
+        return Reader.number(text)
 
     def date(self, text: str) -> date | None:
         head = text[:40]
@@ -493,7 +502,7 @@ def extract_fields(document: DocumentText, options: dict[str, Any] | None = None
     currency = _currency(reader, amounts, parties)
     if currency:
         fields["currency"] = currency
-    references = [f for f in reader.labelled(labels.REFERENCE, reader.number, below=1)
+    references = [f for f in reader.labelled(labels.REFERENCE, reader.reference, below=1)
                   if "invoice_number" not in fields or f.value != fields["invoice_number"].value]
     if references:
         fields["reference"] = reader.value(references[0])  # type: ignore[assignment]
