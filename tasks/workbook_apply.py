@@ -12,12 +12,13 @@ A unit in conflict changes no invoice; its rows are still recorded.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import String, bindparam, func, select
+from sqlalchemy import String, bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -102,11 +103,11 @@ def apply_units(
             continue
         outcomes["updated"] += 1
         updates.append({"id": current.id, **{f: unit.values[f] for f in changes}, "updated_at": now})
-        audits.add(current.id, "update", changes)
+        audits.updated.append((current.id, changes))
     batch = Batch(invoice_updates=updates)
     batch.invoice_columns, batch.invoices = _new_invoices(allocator, workbook, created, audits)
     batch.rows, batch.row_updates = _workbook_rows(allocator, workbook, todo, now)
-    batch.audits = audits.rows(allocator)
+    batch.audits = audits
     writer.submit(batch.write)
     return dict(outcomes)
 
@@ -120,14 +121,15 @@ class Batch:
     invoice_updates: list[dict[str, Any]] = field(default_factory=list)
     rows: list[tuple[Any, ...]] = field(default_factory=list)
     row_updates: list[dict[str, Any]] = field(default_factory=list)
-    audits: list[tuple[Any, ...]] = field(default_factory=list)
+    audits: Audits | None = None
 
     def write(self, session: Session) -> None:
         insert_rows(session, Invoice.__table__, self.invoice_columns, self.invoices)
         update_rows(session, Invoice.__table__, self.invoice_updates)
         insert_rows(session, WorkbookRow.__table__, ROW_COLUMNS, self.rows)
         update_rows(session, WorkbookRow.__table__, self.row_updates)
-        insert_rows(session, AuditEvent.__table__, AUDIT_COLUMNS, self.audits)
+        if self.audits is not None:
+            self.audits.write(session)
 
 
 def _stored_rows(session: Session, name: str, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Any]:
@@ -192,10 +194,17 @@ _SEPARATOR = "\x1f"  # a control character, which no cell of a workbook can hold
 def _text_array(name: str, texts: list[str]) -> Any:
     """A text array parameter, sent as one joined string and split by the server (far cheaper
     than an array parameter of thousands of strings) unless a text holds the separator."""
-    joined = _SEPARATOR.join(texts)
-    if joined and joined.count(_SEPARATOR) == len(texts) - 1:
+    joined = _joined(texts)
+    if joined is not None:
         return func.string_to_array(bindparam(name, joined, type_=String), _SEPARATOR)
     return bindparam(name, texts, type_=ARRAY(String))
+
+
+def _joined(texts: Sequence[str]) -> str | None:
+    """``texts`` joined by the separator, for string_to_array; None when one holds it (or all are
+    one empty text, which string_to_array would make an empty array)."""
+    joined = _SEPARATOR.join(texts)
+    return joined if joined and joined.count(_SEPARATOR) == len(texts) - 1 else None
 
 
 def _invoices_by_lists(session: Session, columns: list[Any], pairs: list[tuple[str, str]]) -> list[Any]:
@@ -210,7 +219,7 @@ def _invoices_by_lists(session: Session, columns: list[Any], pairs: list[tuple[s
     return found
 
 
-AUDIT_COLUMNS = ("id", "invoice_id", "at", "actor", "flow_run_id", "action", "changes")
+AUDIT_COLUMNS = ("invoice_id", "at", "actor", "flow_run_id", "action", "changes")  # ids: the table's own
 INVOICE_COLUMNS = ("id", "counterparty", "counterparty_key", "number", "source", "is_credit_note", "needs_review",
                    "review_reasons", "field_sources", "created_at", "updated_at")  # then the value fields given
 ROW_COLUMNS = ("id", "workbook_name", "sheet", "invoice_key", "values", "row_hash", "row_number", "workbook_id",
@@ -218,21 +227,56 @@ ROW_COLUMNS = ("id", "workbook_name", "sheet", "invoice_key", "values", "row_has
 _NO_REASONS: list[Any] = []
 
 
+# A new invoice's "create" event, built by PostgreSQL from arrays of its parts: far less work on
+# both sides than encoding and copying each event (the events are a third of the rows written).
+_CREATE_EVENTS = text(
+    "INSERT INTO audit_events (invoice_id, at, actor, flow_run_id, action, changes) "
+    "SELECT e.invoice_id, :at, :actor, :flow_run_id, 'create', json_build_object("
+    "'counterparty', json_build_array(NULL, e.counterparty), 'number', json_build_array(NULL, e.number), "
+    "'source', json_build_array(NULL, e.source)) "
+    "FROM unnest(CAST(:invoice_ids AS integer[]), string_to_array(:counterparties, chr(31)), "
+    "string_to_array(:numbers, chr(31)), string_to_array(:sources, chr(31))) WITH ORDINALITY "
+    "AS e(invoice_id, counterparty, number, source, position) ORDER BY e.position"
+)
+
+
 @dataclass
 class Audits:
-    """The audit events of one batch (written after the invoices they name)."""
+    """The audit events of one batch, written after the invoices they name: an "update" event
+    (field -> [old, new]) per changed invoice, then a "create" event per new invoice naming the
+    workbook row it comes from (the values themselves are in the invoice and in that WorkbookRow)."""
 
     actor: str
     flow_run_id: str | None
     at: datetime
-    events: list[tuple[Any, ...]] = field(default_factory=list)
+    updated: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # invoice id, changes
+    created: list[tuple[int, str, str, str]] = field(default_factory=list)  # invoice id, counterparty, number, source
 
-    def add(self, invoice_id: int, action: str, changes: dict[str, Any]) -> None:
-        self.events.append((invoice_id, self.at, self.actor, self.flow_run_id, action, changes))
+    def write(self, session: Session) -> None:
+        events = [(invoice_id, self.at, self.actor, self.flow_run_id, "update", changes)
+                  for invoice_id, changes in self.updated]
+        created = self._created_arrays() if session.get_bind().dialect.name == "postgresql" else None
+        if created is None:
+            events += [(invoice_id, self.at, self.actor, self.flow_run_id, "create", _create_changes(*event))
+                       for invoice_id, *event in self.created]
+        insert_rows(session, AuditEvent.__table__, AUDIT_COLUMNS, events)
+        if created is not None:
+            session.execute(_CREATE_EVENTS, {"at": self.at, "actor": self.actor, "flow_run_id": self.flow_run_id,
+                                             **created})
 
-    def rows(self, allocator: IdAllocator) -> list[tuple[Any, ...]]:
-        ids = allocator.take(AuditEvent.__table__, len(self.events))
-        return [(event_id, *event) for event_id, event in zip(ids, self.events)]
+    def _created_arrays(self) -> dict[str, Any] | None:
+        """The parameters of _CREATE_EVENTS; None when there are none or a text holds the separator."""
+        if not self.created:
+            return None
+        invoice_ids, *texts = zip(*self.created)
+        joined = [_joined(column) for column in texts]
+        if None in joined:
+            return None
+        return {"invoice_ids": list(invoice_ids), **dict(zip(("counterparties", "numbers", "sources"), joined))}
+
+
+def _create_changes(counterparty: str, number: str, source: str) -> dict[str, list[Any]]:
+    return {"counterparty": [None, counterparty], "number": [None, number], "source": [None, source]}
 
 
 @lru_cache(maxsize=256)
@@ -256,8 +300,7 @@ def _new_invoices(
         rows.append((invoice_id, unit.counterparty, unit.counterparty_key, unit.number, "workbook", False, False,
                      _NO_REASONS, _sources(tuple(values)), now, now, *[values.get(f, d) for f, d in defaults]))
         sheet, number = unit.rows[0][:2]
-        audits.add(invoice_id, "create", {"counterparty": [None, unit.counterparty], "number": [None, unit.number],
-                                          "source": [None, f"workbook {name} {sheet}!{number}"]})
+        audits.created.append((invoice_id, unit.counterparty, unit.number, f"workbook {name} {sheet}!{number}"))
     return INVOICE_COLUMNS + fields, rows
 
 

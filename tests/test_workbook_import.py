@@ -51,6 +51,13 @@ def test_the_sample_workbook_gives_the_expected_result(settings):
         weber = session.scalars(select(WorkbookRow).where(WorkbookRow.invoice_key == "weber|RE-2024-004")).one()
         assert weber.values["Kunde"] == "Weber AG" and weber.row_number == 8  # filled from the merged cell
         assert weber.invoice_id == session.scalars(select(Invoice.id).where(Invoice.number == "RE-2024-004")).one()
+        created = session.scalars(select(AuditEvent).where(AuditEvent.invoice_id == weber.invoice_id)).one()
+        assert (created.action, created.actor) == ("create", "consolidate-workbook")
+        assert created.changes == {"counterparty": [None, "Weber AG"], "number": [None, "RE-2024-004"],
+                                   "source": [None, f"workbook {report.workbook} {weber.sheet}!8"]}
+        events = session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+        invoices = session.scalars(select(Invoice).order_by(Invoice.id)).all()
+        assert [(e.invoice_id, e.changes["number"][1]) for e in events] == [(i.id, i.number) for i in invoices]
 
 
 def test_reimporting_changes_nothing_and_a_changed_row_is_an_audited_update(settings, tmp_path):
