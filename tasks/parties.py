@@ -41,7 +41,36 @@ def _customer_block(reader: Reader) -> tuple[FieldValue | None, set[int]]:
                     break
                 if any(c.x0 < cell.x1 + 4 * line.size and c.x1 > cell.x0 - line.size for c in lower.cells):
                     block.add(offset)
+    for index, x0 in _customer_vat_cells(reader):
+        block |= _address_above(reader, index, x0)
     return name, block
+
+
+def _is_customer_vat(folded: str, start: int) -> bool:
+    """Whether the VAT id at ``start`` of a folded cell is labelled as the customer's."""
+    return bool(labels.CUSTOMER_VAT.search(folded[max(0, start - 30) : start]))
+
+
+def _customer_vat_cells(reader: Reader) -> list[tuple[int, float]]:
+    """(line index, left edge) of every cell holding a VAT id labelled as the customer's."""
+    return [(index, cell.x0) for index, line in enumerate(reader.lines) if _VAT_HINT.search(line.text)
+            for cell, folded in zip(line.cells, reader.folded[index], strict=True)
+            if any(_is_customer_vat(folded, start) for _, start, _ in find_vat_ids(cell.text))]
+
+
+def _address_above(reader: Reader, index: int, x0: float) -> set[int]:
+    """Line ``index`` and the address lines stacked right above it from the left edge ``x0``
+    (the customer's VAT id closes the customer's address block)."""
+    block, lower = {index}, reader.lines[index]
+    for above in range(index - 1, max(-1, index - 7), -1):
+        line = reader.lines[above]
+        if line.page != lower.page or lower.y0 - line.y1 > 1.5 * max(lower.size, 1):
+            break
+        if not any(abs(c.x0 - x0) < lower.size for c in line.cells):
+            break
+        block.add(above)
+        lower = line
+    return block
 
 
 def _company_name(text: str) -> str | None:
@@ -144,9 +173,9 @@ def _vat_id(reader: Reader, block: set[int]) -> FieldValue | None:
             continue
         for position, cell in enumerate(line.cells):
             for vat_id, start, valid in find_vat_ids(cell.text):
-                before = reader.folded[index][position][max(0, start - 30) : start]
-                if labels.CUSTOMER_VAT.search(before):
+                if _is_customer_vat(reader.folded[index][position], start):
                     continue
+                before = reader.folded[index][position][max(0, start - 30) : start]
                 score = 0.95 if valid else 0.5
                 if index in block or labels.CUSTOMER_CONTEXT.search(before):
                     score -= 0.4
@@ -192,7 +221,8 @@ def _window_address(reader: Reader, vendor: FieldValue | None) -> tuple[FieldVal
 def party_fields(reader: Reader) -> dict[str, FieldValue]:
     customer, block = _customer_block(reader)
     if customer is None:
-        customer, block = _window_address(reader, _vendor(reader, block))
+        customer, window = _window_address(reader, _vendor(reader, block))
+        block |= window
     result = {"customer": customer, "vendor": _vendor(reader, block), "vendor_vat_id": _vat_id(reader, block),
               "iban": _iban(reader, block)}
     if customer and result["vendor"] and _fold(customer.value) == _fold(result["vendor"].value):
