@@ -105,6 +105,7 @@ class Document(Base):
     status: Mapped[str] = mapped_column(String(16), default=DocumentStatus.STORED.value, index=True)
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_at: Mapped[datetime | None] = mapped_column(doc="when a read took it (status processing)")
     processed_at: Mapped[datetime | None]
 
     origins: Mapped[list[DocumentOrigin]] = relationship(back_populates="document", cascade="all, delete-orphan")

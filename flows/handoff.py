@@ -1,7 +1,8 @@
 """Hand new documents on to the step that reads them, by kind.
 
 Intake (drop folder and mailbox) calls ``hand_over`` with the ids of the documents it just
-stored; each kind goes to the flow that understands it.
+stored; each kind goes to the flow that understands it. Documents an earlier run left unread
+(its intake stopped before handing them on, or its read stopped half-way) go along with them.
 """
 
 from __future__ import annotations
@@ -9,10 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from datetime import datetime, timedelta, timezone
+
 from sqlalchemy import select
 
 from db.models import Document, DocumentStatus
 from db.session import session_scope
+from tasks.document_processing import left_unread
+from tasks.settings import get_settings
 
 
 def _handlers() -> dict[str, Callable[[int], Any]]:
@@ -33,11 +38,17 @@ def _handlers() -> dict[str, Callable[[int], Any]]:
 
 
 def hand_over(document_ids: list[int]) -> dict[str, int]:
-    """Run the reading step for each new, stored document; returns how many were read or failed.
+    """Run the reading step for each new, stored document and for each one an earlier run left
+    unread; returns how many were read or failed (and, as ``left_unread``, how many of them an
+    earlier run had left).
 
     Each document is read in its own flow run, so one that fails is visible (red) on its own and
     never stops the intake that found it.
     """
+    reread_after = timedelta(minutes=get_settings().ocr.reread_after_minutes)
+    with session_scope() as session:
+        behind = [i for i in left_unread(session, datetime.now(timezone.utc), reread_after) if i not in document_ids]
+    document_ids = [*document_ids, *behind]
     if not document_ids:
         return {}
     with session_scope() as session:
@@ -47,7 +58,7 @@ def hand_over(document_ids: list[int]) -> dict[str, int]:
             )
         ).all()
     handlers = _handlers()
-    counts: dict[str, int] = {}
+    counts: dict[str, int] = {"left_unread": len(behind)} if behind else {}
     for document_id, kind in rows:
         handler = handlers.get(kind)
         if handler is None:

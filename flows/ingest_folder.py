@@ -62,7 +62,8 @@ def ingest_folder(inbox: str | None = None) -> dict[str, int]:
     publish_markdown(
         "ingest-folder",
         summary_markdown("Drop folder intake", {**counts, "read": handed.get("read", 0),
-                                                "not read": handed.get("failed", 0)},
+                                                "not read": handed.get("failed", 0),
+                                                "left unread by an earlier run": handed.get("left_unread", 0)},
                          attention, ["name", "status", "reason"]),
         f"{counts['stored']} new, {counts['duplicate']} already known, {counts['quarantined']} quarantined",
     )

@@ -61,7 +61,7 @@ def poll_mailbox(accounts: list[str] | None = None) -> dict[str, dict[str, int]]
     new_documents = [d for r in reports for d in r.new_document_ids]
     try:
         handed = hand_over(new_documents)
-    except Exception as err:  # noqa: BLE001 - the documents are stored; their reading is retried there
+    except Exception as err:  # noqa: BLE001 - the documents are stored; the next intake run reads them
         handoff_error = f"handing documents on failed: {type(err).__name__}: {err}"
         logger.error(handoff_error)
 

@@ -1,7 +1,9 @@
 """Turning one stored document into an invoice record: claim it, then save what was read.
 
 Claim before work (status ``processing``, taken by one run only), mark done after commit: the
-invoice upsert, the document's status and its text are written in one transaction. The same
+invoice upsert, the document's status and its text are written in one transaction. A document
+that an earlier run left unread (stored but never handed on, or claimed by a run that stopped)
+is found by ``left_unread`` and read by the next intake run. The same
 invoice arriving as another file is linked to the existing record, not doubled; a record that
 a person or the workbook wrote, or that was read with more confidence, keeps its values.
 """
@@ -10,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +46,7 @@ _CLAIM = (
     update(_DOCUMENTS)
     .where(_DOCUMENTS.c.id == bindparam("document_id"), _DOCUMENTS.c.kind.in_(READABLE_KINDS),
            _DOCUMENTS.c.status.in_(bindparam("statuses", expanding=True)))
-    .values(status=DocumentStatus.PROCESSING.value, error=None)
+    .values(status=DocumentStatus.PROCESSING.value, error=None, claimed_at=bindparam("now"))
     .returning(_DOCUMENTS.c.storage_path, _DOCUMENTS.c.kind, _DOCUMENTS.c.original_name)
 )
 
@@ -52,10 +54,38 @@ _CLAIM = (
 def claim_document(session: Session, documents_dir: Path, document_id: int, force: bool = False) -> Claim | str:
     """Take the document for reading; returns the claim, or why it was not taken."""
     statuses = RECLAIMABLE if force else CLAIMABLE
-    taken = session.execute(_CLAIM, {"document_id": document_id, "statuses": list(statuses)}).one_or_none()
+    taken = session.execute(_CLAIM, {"document_id": document_id, "statuses": list(statuses),
+                                     "now": datetime.now(timezone.utc)}).one_or_none()
     if taken is None:
         return _not_taken(session, document_id)
     return Claim(document_id, str(documents_dir / taken.storage_path), taken.kind, taken.original_name)
+
+
+# A stored document is handed on by the intake run that stored it, within that run; one still
+# waiting after this long was left behind by a run that stopped first.
+HANDOFF_GRACE = timedelta(minutes=15)
+
+
+def left_unread(session: Session, now: datetime, reread_after: timedelta) -> list[int]:
+    """Readable documents an earlier run left unread, oldest first: stored but never handed on,
+    or claimed by a read that has not finished after ``reread_after`` (released here, with a note,
+    so that they can be claimed again)."""
+    stale = (_DOCUMENTS.c.status == DocumentStatus.PROCESSING.value) & (_DOCUMENTS.c.claimed_at < now - reread_after)
+    released = session.execute(
+        update(_DOCUMENTS).where(stale).values(
+            status=DocumentStatus.STORED.value,
+            error="an earlier read of it did not finish (its run stopped); it is read again",
+        ).returning(_DOCUMENTS.c.id)
+    ).scalars().all()
+    if released:
+        logger.warning("documents %s: their reads did not finish; they are read again", sorted(released))
+    waiting = session.execute(
+        select(_DOCUMENTS.c.id).where(_DOCUMENTS.c.status == DocumentStatus.STORED.value,
+                                      _DOCUMENTS.c.kind.in_((*READABLE_KINDS, "xlsx")),
+                                      _DOCUMENTS.c.created_at < now - HANDOFF_GRACE)
+        .order_by(_DOCUMENTS.c.id)
+    ).scalars().all()
+    return sorted({*waiting, *released})
 
 
 def _not_taken(session: Session, document_id: int) -> str:

@@ -64,6 +64,10 @@ class OcrSettings(BaseModel):
     document_timeout_seconds: int = Field(
         default=600, ge=1, description="OCR time limit per document; pages not read by then are reported."
     )
+    reread_after_minutes: int = Field(
+        default=60, ge=1, description="A document whose read has not finished after this long (its run "
+        "stopped) is read again by the next intake run; keep it above the OCR time limit per document."
+    )
     workers: int = Field(default=0, ge=0, description="Parallel OCR processes; 0 = one per CPU core.")
     review_threshold: float = Field(
         default=0.8, ge=0, le=1, description="Invoices whose confidence is below this need review."

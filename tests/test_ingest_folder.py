@@ -131,3 +131,39 @@ def test_a_crashed_runs_claim_is_taken_by_the_next_run(settings):
     assert counts["stored"] == 1
     assert [d.original_name for d in _documents()] == ["left.pdf"]
     assert list((inbox / ".work").iterdir()) == []
+
+
+def _stored(settings, lines: list[str], name: str, **columns) -> int:
+    """A document as an earlier run left it (``columns`` set straight in its row)."""
+    from sqlalchemy import update
+
+    from tasks.intake import ingest_bytes
+
+    with session_scope() as session:
+        document_id = ingest_bytes(session, settings.documents_dir, text_pdf(lines), name, "folder").document_id
+        if columns:
+            session.execute(update(Document).where(Document.id == document_id).values(**columns))
+    return document_id
+
+
+def test_documents_an_earlier_run_left_unread_are_read_by_the_next_intake_run(settings):
+    from datetime import datetime, timedelta, timezone
+
+    now = datetime.now(timezone.utc)
+    invoice = ["ACME Tools GmbH", "Rechnung Nr. R-{n}", "Datum 02.05.2024", "Gesamtbetrag 119,00 EUR"]
+    never_handed_on = _stored(settings, [x.format(n=1) for x in invoice], "a.pdf",
+                              created_at=now - timedelta(minutes=30))
+    read_stopped = _stored(settings, [x.format(n=2) for x in invoice], "b.pdf", status="processing",
+                           created_at=now - timedelta(hours=3), claimed_at=now - timedelta(hours=3))
+    being_read = _stored(settings, [x.format(n=3) for x in invoice], "c.pdf", status="processing",
+                         created_at=now - timedelta(minutes=5), claimed_at=now - timedelta(minutes=5))
+    just_stored = _stored(settings, [x.format(n=4) for x in invoice], "d.pdf")  # its own intake hands it on
+
+    assert ingest_folder()["files"] == 0
+
+    with session_scope() as session:
+        status = {d.id: (d.status, d.error) for d in session.scalars(select(Document))}
+    assert status[never_handed_on] == ("processed", None)
+    assert status[read_stopped] == ("processed", None)
+    assert status[being_read] == ("processing", None)
+    assert status[just_stored] == ("stored", None)

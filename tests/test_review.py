@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from db.models import AuditEvent, Invoice, VendorTemplate
+from db.models import AuditEvent, Document, Invoice, VendorTemplate
 from db.session import session_scope
 from flows.review_invoice import review_invoice
 from tasks.intake import ingest_bytes
@@ -29,6 +29,7 @@ LINES = ["Nordlicht Systems GmbH", "Belegnummer: NS-2026-0042", "Datum: 03.11.20
 def _needs_review(settings) -> int:
     with session_scope() as session:
         document_id = ingest_bytes(session, settings.documents_dir, text_pdf(LINES), "ns.pdf", "folder").document_id
+        session.get(Document, document_id).text = "\n".join(LINES)  # as process-document records it
         return upsert_invoice(
             session, "Nordlicht Systems GmbH", "2026",
             {"total": Decimal("1.19"), "currency": "EUR", "status": "needs_review", "needs_review": True,
