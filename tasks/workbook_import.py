@@ -38,6 +38,7 @@ from db.session import session_scope
 from tasks.invoices import counterparty_key, invoice_number_key
 from tasks.storage import sha256_file
 from tasks.workbook_apply import Unit, apply_units
+from tasks.workbook_gc import fewer_collections
 from tasks.workbook_read import Limits, WorkbookFile, check_file
 from tasks.workbook_sheets import InvoiceRow, Problem, Skip, convert_row, plan_sheet
 from tasks.workbook_vocabulary import load_vocabulary
@@ -223,7 +224,7 @@ def import_workbook(
         earlier = session.scalars(select(Workbook).where(Workbook.name == name, Workbook.sha256 == report.sha256)).first()
         if earlier is not None and earlier.summary.get("mapping") == fingerprint and "counts" in earlier.summary:
             return _identical(report, earlier)
-    with tempfile.TemporaryFile(prefix="workbook-rows-") as spill:
+    with tempfile.TemporaryFile(prefix="workbook-rows-") as spill, fewer_collections():
         repeated = _read_pass(path, report, mapping_file, limits, spill, progress)
         with session_factory() as session:
             _lock(session)

@@ -191,3 +191,18 @@ def test_sheet_and_row_problems_are_reported_and_the_rest_is_imported(settings, 
 def test_workbook_identity_ignores_case_spaces_and_copy_suffixes():
     assert workbook_name("Rechnungen  2024 (2).xlsx") == workbook_name("rechnungen 2024.xlsx")
     assert workbook_name("/tmp/x/Invoices.xlsx") == "invoices.xlsx"
+
+
+def test_fewer_collections_puts_the_threshold_back_after_the_last_of_overlapping_imports():
+    import gc
+
+    from tasks.workbook_gc import THRESHOLD, fewer_collections
+
+    before = gc.get_threshold()
+    first, second = fewer_collections(), fewer_collections()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert gc.get_threshold()[0] >= THRESHOLD  # the second is still running
+    second.__exit__(None, None, None)
+    assert gc.get_threshold() == before
