@@ -1,22 +1,43 @@
-"""daily-overview: open, overdue and due-soon totals per currency and the aging buckets, as an artifact."""
+"""daily-overview: open, overdue and due-soon totals per currency and the aging buckets, and what
+needs a person's look (invoices to review, documents not read), as an artifact."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_table_artifact
 
 from db.session import session_scope
+from tasks.attention import Attention, needs_attention
 from tasks.overview import build_overview
 from tasks.reporting import artifact_key, markdown_table, publish_markdown
 from tasks.run_alerts import ALERT_HOOKS
 from tasks.settings import get_settings
 
 
+DOCUMENT_DAYS = 7
+
+
+def _attention_markdown(attention: Attention) -> str:
+    parts = [f"## To review ({attention.review_count})", ""]
+    if attention.reviews:
+        parts += ["Run `review-invoice` with the invoice id: it opens a form with what was read.", "",
+                  markdown_table(attention.reviews, list(attention.reviews[0]))]
+    else:
+        parts.append("No invoice waits for review.")
+    parts += ["", f"## Documents not read in the last {DOCUMENT_DAYS} days ({attention.document_count})", ""]
+    if attention.documents:
+        parts += ["Each is kept in the document store; `process-document` with `force` reads one again.", "",
+                  markdown_table(attention.documents, list(attention.documents[0]))]
+    else:
+        parts.append("Every document was read.")
+    return "\n".join(parts)
+
+
 @flow(name="daily-overview", **ALERT_HOOKS)
 def daily_overview(due_soon_days: int = 7, today: date | None = None) -> list[dict[str, str]]:
-    """Summarise every invoice with an open balance.
+    """Summarise every invoice with an open balance, and list what needs a person's look.
 
     Args:
         due_soon_days: invoices due within this many days count as due soon.
@@ -26,6 +47,7 @@ def daily_overview(due_soon_days: int = 7, today: date | None = None) -> list[di
     day = today or datetime.now(settings.zone).date()
     with session_scope() as session:
         overview = build_overview(session, day, due_soon_days)
+        attention = needs_attention(session, datetime.now(timezone.utc), DOCUMENT_DAYS)
     rows = [{key: str(value) for key, value in row.items()} for row in overview.rows()]
     get_run_logger().info("overview for %s: %d direction/currency groups", day, len(rows))
     if rows:
@@ -34,6 +56,8 @@ def daily_overview(due_soon_days: int = 7, today: date | None = None) -> list[di
         body = markdown_table(rows, list(rows[0]))
     else:
         body = "No invoice has an open balance."
-    publish_markdown("daily-overview", f"# Open invoices on {day.isoformat()}\n\n{body}",
-                     f"{sum(int(r['open']) for r in rows)} open, {sum(int(r['overdue']) for r in rows)} overdue")
+    publish_markdown("daily-overview",
+                     f"# Open invoices on {day.isoformat()}\n\n{body}\n\n{_attention_markdown(attention)}",
+                     f"{sum(int(r['open']) for r in rows)} open, {sum(int(r['overdue']) for r in rows)} overdue, "
+                     f"{attention.review_count} to review, {attention.document_count} documents not read")
     return rows

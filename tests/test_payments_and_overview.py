@@ -107,3 +107,29 @@ def test_a_failed_run_emails_the_admins_with_the_error_and_the_run_link(settings
     assert "admin@example.com" in text and "mark-paid" in text
     assert "no invoice number 'NO-SUCH-1'" in text
     assert "/runs/flow-run/" in text
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_the_daily_overview_lists_invoices_to_review_and_documents_not_read(settings):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    from tasks.intake import ingest_bytes
+
+    with session_scope() as session:
+        upsert_invoice(session, "Nordlicht Systems GmbH", "NS-7", {
+            "total": Decimal("1190.00"), "currency": "EUR", "status": "needs_review", "needs_review": True,
+            "review_reasons": ["the IBAN differs from earlier invoices"], "source": "document"}, actor="test")
+        ingest_bytes(session, settings.documents_dir, b"\x7fELF\x02\x01\x01" + bytes(64), "invoice.pdf", "folder")
+    _invoice("ACME GmbH", "F-9", "80.00", date(2026, 12, 1))
+
+    state = daily_overview(today=date(2026, 11, 21), return_state=True)
+
+    with get_client(sync_client=True) as client:
+        [artifact] = [a for a in client.read_artifacts(artifact_filter=ArtifactFilter(
+            flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id]))) if a.type == "markdown"]
+    to_review, _, unread = artifact.data.partition("## Documents not read")
+    assert "## To review (1)" in to_review and "NS-7" in to_review and "the IBAN differs" in to_review
+    assert "F-9" not in to_review
+    assert "(1)" in unread and "invoice.pdf" in unread and "quarantined" in unread and "program" in unread
+    assert "1 to review, 1 documents not read" in artifact.description
