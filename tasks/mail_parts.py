@@ -5,7 +5,8 @@ hostile file names never stop the walk) and returns
     attachments  files to take into the document store (PDF, images, xlsx, XML, and anything
                  named or declared as such, so that intake can quarantine a fake with its reason);
                  parts of forwarded messages (message/rfc822 or attached .eml) and members of zip
-                 archives included
+                 archives included; a message with none of these whose text reads like an invoice
+                 gives its body, drawn as a PDF (tasks.mail_body)
     notes        every other part that was not taken, with an outcome and a reason: "skipped"
                  (small inline images such as logos), "ignored" (not a document), "too_large",
                  "refused" (zip bombs, encrypted or broken archives, nesting too deep)
@@ -170,6 +171,8 @@ def extract(raw: bytes, limits: PartLimits) -> MessageContents:
     contents = MessageContents(_headers(message))
     walker = _Walker(limits, contents)
     walker.walk(message, prefix="", depth=0)
+    if not contents.attachments:
+        walker.take_body()
     return contents
 
 
@@ -178,6 +181,7 @@ class _Walker:
         self.limits = limits
         self.contents = contents
         self.count = 0
+        self.bodies: list[tuple[str, Message]] = []  # (prefix, text part) of each message's text
 
     def note(self, name: str, kind: str, size: int, outcome: str, reason: str) -> None:
         self.contents.notes.append({"name": name, "kind": kind, "size": size, "outcome": outcome, "reason": reason})
@@ -211,7 +215,8 @@ class _Walker:
             raw_name = raw_name[2]
         raw_name = decode_text(raw_name) if raw_name else ""
         if not raw_name and disposition != "attachment" and content_type.startswith("text/"):
-            return  # the message body
+            self.bodies.append((prefix, part))  # the message body
+            return
         if content_type.startswith("multipart/"):
             self.contents.defects.append(f"{prefix or 'message'}: {content_type} part without sub-parts")
             return
@@ -254,6 +259,20 @@ class _Walker:
             self.contents.attachments.append(Attachment(shown, data, renamed))
             return
         self.note(shown, kind, len(data), "ignored", f"{shown}: {kind} ({content_type}) is not an invoice document")
+
+    def take_body(self) -> None:
+        """The first message text that reads like an invoice (the outer message's first, HTML
+        before plain text), as a PDF document."""
+        from tasks.mail_body import body_document, body_text
+
+        bodies = [(prefix, found) for prefix, part in self.bodies if (found := body_text(part)) is not None]
+        bodies.sort(key=lambda body: (body[0].count("/"), body[1][0] != "text/html"))  # outer first, HTML first
+        for prefix, (content_type, text) in bodies:
+            document = body_document(content_type, text)
+            if document is not None:
+                name = prefix.rstrip("/") or clean_name(self.contents.headers.subject)[:100] or "message"
+                self.contents.attachments.append(Attachment(f"{name} (message text).pdf", document))
+                return
 
     def unzip(self, data: bytes, shown: str, depth: int) -> None:
         limits = self.limits

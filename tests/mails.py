@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import io
 import uuid
 import zipfile
@@ -90,3 +92,33 @@ def large_attachment_mail(megabytes: int = 25) -> bytes:
             b'--b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename="scan.pdf"\r\n'
             b"Content-Transfer-Encoding: base64\r\n\r\n")
     return head + body + b"--b--\r\n"
+
+
+def body_mail(subject: str, html: str | None, text: str, forwarded: bytes | None = None) -> bytes:
+    """A message whose body is the whole content (HTML with a plain-text alternative, or plain
+    text only), optionally with another message forwarded inside it."""
+    message = EmailMessage()
+    message["From"] = "Cloudly <receipts@cloudly.example>"
+    message["To"] = "invoices@example.com"
+    message["Subject"] = subject
+    message["Message-ID"] = f"<{uuid.uuid4().hex}@cloudly.example>"
+    message["Date"] = "Tue, 03 Mar 2026 10:00:00 +0100"
+    message.set_content(text)
+    if html is not None:
+        message.add_alternative(html, subtype="html")
+    if forwarded is not None:
+        message.add_attachment(email.message_from_bytes(forwarded, policy=email.policy.default))
+    return message.as_bytes()
+
+
+RECEIPT_HTML = """<html><head><style>td { padding: 4px }</style></head><body>
+<img src="https://cdn.cloudly.example/logo.png" alt="Cloudly">
+<h2>Your receipt from Cloudly Inc.</h2>
+<table>
+<tr><td>Invoice number</td><td>CL-2026-0912</td></tr>
+<tr><td>Date paid</td><td>March 3, 2026</td></tr>
+<tr><td>Amount paid</td><td>$49.00</td></tr>
+</table>
+<p>Cloudly Inc., 500 Market Street, San Francisco, CA 94105</p>
+<script>track()</script>
+</body></html>"""

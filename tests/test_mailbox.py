@@ -8,7 +8,7 @@ from db.session import session_scope
 from tasks.errors import MailboxError
 from tasks.mailbox import poll_account
 from tests.fixtures_dovecot import configure, dovecot, folder_uids  # noqa: F401
-from tests.mails import invoice_mail, zip_bytes
+from tests.mails import RECEIPT_HTML, body_mail, invoice_mail, zip_bytes
 from tests.pdfs import text_pdf
 
 
@@ -70,6 +70,25 @@ def test_the_same_invoice_sent_twice_is_stored_once_and_linked_to_both_messages(
         linked = sorted(o.mail_message_id for o in document.origins)
     assert linked == sorted(r.id for r in _messages())
     assert [p["outcome"] for r in _messages() for p in r.parts] == ["stored", "duplicate"]
+
+
+def test_a_receipt_sent_as_the_email_itself_is_stored_and_read_as_a_document(settings, dovecot, monkeypatch):
+    from tasks.understand import understand_file
+
+    user = dovecot.add_user()
+    settings = configure(monkeypatch, [dovecot.account("billing", user)])
+    _deliver(dovecot, user, [body_mail("Your receipt from Cloudly", RECEIPT_HTML, "Receipt CL-2026-0912: $49.00")])
+
+    report = poll_account(settings.imap.accounts[0], settings)
+
+    assert (report.processed, report.no_documents, report.documents) == (1, 0, 2)  # the original and its body
+    with session_scope() as session:
+        [body] = session.scalars(select(Document).where(Document.kind == "pdf"))
+        path, name = settings.documents_dir / body.storage_path, body.original_name
+    assert name == "Your receipt from Cloudly (message text).pdf"
+    read = understand_file(path, name, settings.ocr)
+    assert read.value("invoice_number") == "CL-2026-0912" and str(read.value("total")) == "49.00"
+    assert read.value("currency") == "USD" and read.value("vendor") == "Cloudly Inc."
 
 
 @pytest.mark.parametrize("security", ["starttls", "tls"])

@@ -3,7 +3,9 @@
 import struct
 
 from tasks.mail_parts import PartLimits, clean_name, decode_text, extract
-from tests.mails import invoice_mail, malformed_mail, wrong_charsets_mail, zip_bomb, zip_bytes
+from tests.mails import (
+    RECEIPT_HTML, body_mail, invoice_mail, malformed_mail, wrong_charsets_mail, zip_bomb, zip_bytes,
+)
 from tests.pdfs import text_pdf
 
 LIMITS = PartLimits(max_attachment_bytes=2 * 1024 * 1024, min_inline_image_bytes=20 * 1024)
@@ -77,3 +79,36 @@ def test_malformed_mime_is_walked_and_its_defects_noted():
     contents = extract(malformed_mail(), LIMITS)
     assert contents.headers.subject == "broken MIME"
     assert contents.defects
+
+
+def _text_of(pdf: bytes) -> str:
+    import pymupdf
+
+    with pymupdf.open(stream=pdf, filetype="pdf") as document:
+        return "".join(page.get_text() for page in document)
+
+
+def test_a_message_whose_text_is_the_invoice_gives_its_body_as_a_pdf():
+    receipt = extract(body_mail("Your receipt from Cloudly", RECEIPT_HTML, "Receipt CL-2026-0912: $49.00"), LIMITS)
+    [body] = receipt.attachments
+    assert body.name == "Your receipt from Cloudly (message text).pdf" and body.data.startswith(b"%PDF")
+    text = _text_of(body.data)
+    assert "CL-2026-0912" in text and "$49.00" in text  # drawn from the HTML part, not the plain one
+    assert "track()" not in text and "[image]" not in text
+    assert extract(body_mail("Your receipt from Cloudly", RECEIPT_HTML, "x"), LIMITS).attachments[0].data == body.data
+
+    plain = extract(body_mail("Rechnung 2026-17", None, "Rechnung Nr. 2026-17\nBetrag: 1.190,00 EUR\n"), LIMITS)
+    assert "2026-17" in _text_of(plain.attachments[0].data)
+
+    forwarded = body_mail("Fwd: receipt", None, "See below, for the books.",
+                          forwarded=body_mail("Your receipt from Cloudly", RECEIPT_HTML, "x"))
+    [inner] = extract(forwarded, LIMITS).attachments
+    assert inner.name == "Your receipt from Cloudly (message text).pdf"  # the forwarded message's body
+
+
+def test_a_message_text_that_is_not_an_invoice_or_comes_with_an_invoice_file_gives_no_body_document():
+    newsletter = body_mail("Spring news", "<p>Our new plans start at $9.00 a month!</p>", "new plans")
+    assert extract(newsletter, LIMITS).attachments == []
+    assert extract(body_mail("Hello", None, "Thanks for the invoice, we will pay it on Friday."), LIMITS).attachments == []
+    with_file = extract(invoice_mail("Invoice 9", [("inv9.pdf", text_pdf(["Invoice 9"]))]), LIMITS)
+    assert [a.name for a in with_file.attachments] == ["inv9.pdf"]
