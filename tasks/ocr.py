@@ -28,6 +28,10 @@ logger = logging.getLogger(__name__)
 
 # Below this mean word confidence (0..100) the page orientation is checked.
 ROTATION_CHECK_CONFIDENCE = 70.0
+# An orientation OSD proposes with less confidence than this is not tried. Even a weak
+# proposal is worth a second reading of a page that read poorly: the turned reading is kept
+# only when it reads better.
+MIN_ORIENTATION_CONFIDENCE = 0.3
 # A scan with fewer pixels per inch than this is enlarged before reading.
 MIN_DPI = 200
 
@@ -131,7 +135,8 @@ def _read_words(path: str, job: OcrJob) -> tuple[list[tuple[str, float, float, f
 
 
 def _orientation(path: str, job: OcrJob) -> int:
-    """Degrees (clockwise) the page must be turned to be upright, per tesseract OSD (0 if unsure)."""
+    """Degrees (clockwise) the page must be turned to be upright, per tesseract OSD (0 if it has
+    no idea)."""
     import pytesseract
 
     try:
@@ -143,7 +148,7 @@ def _orientation(path: str, job: OcrJob) -> int:
         rotate, confidence = int(values.get("Rotate", "0").strip()), float(values.get("Orientation confidence", "0"))
     except ValueError:
         return 0
-    return rotate if confidence >= 1.0 else 0
+    return rotate if confidence >= MIN_ORIENTATION_CONFIDENCE else 0
 
 
 def read_page(job: OcrJob) -> OcrPage:
