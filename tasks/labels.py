@@ -79,7 +79,6 @@ REFERENCE = _any(
     r"\b(?:original|related|corrected|relating\s*to)\s*invoice\b", r"\b(?:ursprungliche|korrigierte|zur|zu)\s*rechnung\b",
     r"\bfacture\s*(?:d'?origine|initiale|corrigee)\b", r"\boorspronkelijke\s*factuur\b", r"\bbetreft\s*(?:uw\s*)?factuur\b",
 )
-WEAK_REFERENCE = re.compile(r"^(?:referen(?:ce|z|tie)|kenmerk)$")
 CUSTOMER = _any(
     r"\bbill(?:ed)?\s*to\b", r"\binvoice\s*to\b", r"\bsold\s*to\b", r"\bcustomer(?:\s*name)?\b(?!\s*(?:no|nr|number|id|ref|vat))",
     r"\bclient\b(?!\s*(?:no|nr|n°|number|id|ref))", r"\brechnungsempfanger\b", r"\brechnungsadresse\b", r"\bkunde\b(?!n)", r"\bempfanger\b",

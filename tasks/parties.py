@@ -73,6 +73,12 @@ def _address_above(reader: Reader, index: int, x0: float) -> set[int]:
     return block
 
 
+_FROM_HEADLINE = re.compile(
+    r"^(?:(?:your|ihre?|votre|vos|uw|je)\s+)?(?:receipt|invoice|bill|order|payment|rechnung|quittung|bestellung|"
+    r"zahlung|facture|re[çc]u|commande|paiement|factuur|bon|bestelling|betaling)\s+"
+    r"(?:from|von|bei|de|du|chez|van|bij)\s+", re.I)
+
+
 def _company_name(text: str) -> str | None:
     """The part of a cell that is a company name ending in a legal form, else None."""
     for part in _SEPARATORS.split(text):
@@ -80,6 +86,7 @@ def _company_name(text: str) -> str | None:
         if match is None:
             continue
         name = part[: match.end()].strip(" ,:;").rsplit(": ", 1)[-1]  # "Bank details: Acme Ltd": after the label
+        name = _FROM_HEADLINE.sub("", name)  # "Your receipt from Acme Inc."
         name = re.sub(r"^(?:from|von|de|van|seller|supplier|lieferant|fournisseur|leverancier|sold\s+by|"
                       r"verkauft\s+(?:von|durch)|vendu\s+par|verkocht\s+door)\s*:?\s+", "", name, flags=re.I)
         words = name.split()
@@ -147,10 +154,16 @@ def _name_families(keys: Counter[str]) -> dict[str, str]:
     return family
 
 
+_FIELD_NOUN = re.compile(r"(?:datum|date|nummer|number|nr|no|betrag|amount|summe|total|zeitraum|period|periode)\W*$")
+
+
 def _plain_name(text: str) -> bool:
-    """Whether a line could be a business name written without a legal form."""
+    """Whether a line could be a business name written without a legal form (not a field's
+    label such as "Leistungsdatum")."""
+    folded = _fold(text)
     return (Reader.words(text) == text and not re.search(r"\d", text) and len(text.split()) <= 6
-            and not labels.INVOICE_WORDS.search(_fold(text)) and not labels.CUSTOMER.search(_fold(text)))
+            and not labels.INVOICE_WORDS.search(folded) and not labels.CUSTOMER.search(folded)
+            and not _FIELD_NOUN.search(folded))
 
 
 def _headline_names(reader: Reader, block: set[int], page: int, above: float,
