@@ -28,6 +28,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -267,6 +268,9 @@ class Invoice(Base):
         _check_in("status", InvoiceStatus),
         CheckConstraint("confidence IS NULL OR (confidence >= 0 AND confidence <= 1)", name="confidence_range"),
         Index("ix_invoices_status_due_date", "status", "due_date"),
+        # most workbook invoices have neither: only the invoices that have one are indexed
+        *(Index(f"ix_invoices_{column}", column, postgresql_where=text(f"{column} IS NOT NULL"),
+                sqlite_where=text(f"{column} IS NOT NULL")) for column in ("vendor_id", "document_id")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -274,7 +278,7 @@ class Invoice(Base):
     counterparty: Mapped[str] = mapped_column(String(300))
     counterparty_key: Mapped[str] = mapped_column(String(300))
     number: Mapped[str] = mapped_column(String(100))
-    vendor_id: Mapped[int | None] = mapped_column(ForeignKey("vendors.id"), index=True)
+    vendor_id: Mapped[int | None] = mapped_column(ForeignKey("vendors.id"))
     counterparty_vat_id: Mapped[str | None] = mapped_column(String(40))
     customer_name: Mapped[str | None] = mapped_column(String(300))
     iban: Mapped[str | None] = mapped_column(String(40))
@@ -292,7 +296,7 @@ class Invoice(Base):
     contact_email: Mapped[str | None] = mapped_column(String(320))
     notes: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(16), doc="document, mail, workbook, manual")
-    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"), index=True)
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
     mail_message_id: Mapped[int | None] = mapped_column(ForeignKey("mail_messages.id"))
     confidence: Mapped[float | None]
     needs_review: Mapped[bool] = mapped_column(Boolean, default=False)
