@@ -49,7 +49,7 @@ DUE_DATE = _any(
     r"\bdate\s*d'?\s*echeance\b", r"\bechean(?:ce|t)\b", r"\ba\s*payer\s*avant(?:\s*le)?\b", r"\bdate\s*limite(?:\s*de\s*(?:paiement|reglement))?\b",
     r"\bpayable\s*(?:avant|jusqu'?au|le)\b",
     r"\bvervaldatum\b", r"\bvervaldag\b", r"\bte\s*betalen\s*(?:voor|uiterlijk|op)\b", r"\buiterste\s*betaaldatum\b",
-    r"\bbetalen\s*voor\b",
+    r"\bbetalen\s*voor\b", r"\buiterlijk\s*(?:op\s*)?(?=\d)",
     r"\b(?:uberweisen|zahlen|begleichen|bezahlen)\b.{0,30}?\bbis\s*(?:spatestens\s*)?(?:zum\s*)?(?=\s*\d)",
     r"\b(?:pay|paid|settle)\b.{0,30}?\b(?:by|before|no\s*later\s*than)\b(?=\s*\d)",
     r"\b(?:regler|payer|verser)\b.{0,30}?\bavant\s*(?:le\s*)?(?=\s*\d)",
@@ -71,8 +71,8 @@ REFERENCE = _any(
     rf"\b(?:purchase\s*order|p\.?\s?o\b\.?)(?![-\d])\s*(?:{_NO})?", rf"\border\s*{_NO}", r"\byour\s*(?:order\s*ref(?:erence)?|ref(?:erence)?|order)\b\.?",
     r"\bcustomer\s*ref(?:erence)?\b", rf"\bbestell\s*-?\s*{_NO}", r"\bbestellung\b", r"\bihre?\s*(?:bestellung|referenz|zeichen|bestellnummer)\b",
     rf"\bauftrags?\s*-?\s*{_NO}", r"\b(?:ihr|kunden)\s*-?\s*auftrag\b", r"\bbon\s*de\s*commande\b", rf"\b(?:{_NO})\s*(?:de\s*)?commande\b", rf"\bcommande\s*{_NO}",
-    r"\bvotre\s*(?:reference|commande)\b", rf"\binkoop\s*order\s*(?:{_NO})?", rf"\bbestel\s*{_NO}", r"\bbestelnummer\b",
-    r"\buw\s*(?:referentie|kenmerk|ordernummer|order)\b", r"\bordernummer\b", r"\breferen(?:ce|z|tie)\b", r"\bkenmerk\b",
+    r"\bvotre\s*(?:reference|commande|ref\b\.?)", rf"\binkoop\s*order\s*(?:{_NO})?", rf"\bbestel\s*{_NO}", r"\bbestelnummer\b",
+    r"\buw\s*(?:referentie|kenmerk|ordernummer|order|ref\b\.?)", r"\bordernummer\b", r"\breferen(?:ce|z|tie)\b", r"\bkenmerk\b",
     # the quote the invoice follows
     rf"\b(?:quote|quotation|devis|angebot|offerte)\s*(?:{_NO})",
     # what a credit note corrects
@@ -103,7 +103,7 @@ CUSTOMER_CONTEXT = re.compile(r"customer|client|buyer|your|kunde|ihre|kaufer|vot
 TOTAL_STRONG = _any(
     r"\bincl(?:uding|\.|usive|usief)?\b", r"\binkl\b\.?", r"\bttc\b", r"\btvac\b", r"\bbrutto", r"\bgross\b", r"\bnet\s*a\s*payer\b",
     r"\b(?:amount|balance|total)\s*(?:due|payable|to\s*pay)\b", r"\bgrand\s*total\b", r"\binvoice\s*(?:total|amount)\b",
-    r"\bzu\s*zahlen\b", r"\b(?:rechnungs|end|gesamt|zahl)betrag\b", r"\bgesamtsumme\b", r"\ba\s*payer\b",
+    r"\bzu\s*zahlen(?:de[rn]?)?\b", r"\b(?:rechnungs|end|gesamt|zahl)betrag\b", r"\bgesamtsumme\b", r"\ba\s*payer\b",
     r"\bmontant\s*(?:total|du)\b", r"\btotaal\s*(?:bedrag|te\s*betalen)\b", r"\bte\s*betalen\b", r"\btotaalbedrag\b",
 )
 NET = _any(
@@ -114,7 +114,7 @@ NET = _any(
     r"\bsubtotaal\b", r"\bbase\s*(?:imposable|ht)\b", r"\bmaatstaf\s*van\s*heffing\b", r"\bhtva\b", r"\bexclusief\b",
 )
 TAX = re.compile(
-    r"\b(?:vat|tax|sales\s*tax|gst|hst|pst|qst|tps|tvq|mwst|ust|umsatzsteuer|mehrwertsteuer|steuer|tva|t\.v\.a|btw|iva)(?![a-z])"
+    r"\b(?:vat|tax|sales\s*tax|gst|hst|pst|qst|tps|tvq|mwst|ust|umsatzsteuer|mehrwertsteuer|versicherungs?steuer|steuer|tva|t\.v\.a|btw|iva)(?![a-z])"
     r"(?!\s*[-.]?\s*(?:id|no|nr|number|reg|nummer|identification|registration|ident|n°|intracom|num)\b)"
 )
 # A statement that the invoice charges no VAT (small business, exempt supply, reverse charge):
@@ -154,7 +154,7 @@ LANGUAGE_WORDS = {
 LEGAL_FORM = re.compile(
     r"(?:\b(?:GmbH(?:\s*&\s*Co\.?\s*KG)?|mbH|AG|KG|OHG|UG(?:\s*\(haftungsbeschränkt\))?|e\.\s?K\.|e\.\s?V\.|KGaA|GbR|"
     r"Ltd|LTD|Limited|LIMITED|LLC|L\.L\.C\.|Inc|INC|Corp|Corporation|plc|PLC|LLP|LP|"
-    r"SARL|S\.A\.R\.L\.|SàRL|S\.à\s?r\.l\.|SAS|SASU|S\.A\.S\.|SA|S\.A\.|EURL|SCI|SNC|"
+    r"SARL|S\.A\.R\.L\.|SàRL|S\.à\s?r\.?\s?l\.?|SAS|SASU|S\.A\.S\.|SA|S\.A\.|EURL|SCI|SNC|"
     r"B\.V\.|BV|N\.V\.|NV|VOF|V\.O\.F\.|BVBA|SRL|S\.r\.l\.|SpA|S\.p\.A\.|A/S|ApS|AB|Oy|Co\.(?:,?\s*(?:Ltd|KGaA|KG|LLC|Inc)\b\.?)?(?!\s*[A-Z][a-z]))(?:\.|\b|(?<=\.))(?![\w-]))"
 )
 TITLE_WORDS = re.compile(
