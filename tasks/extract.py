@@ -81,6 +81,15 @@ _LABEL_TAIL = re.compile(r"(?:[/&+]\s*)?[^\W\d_][\w.'’/ -]{0,40}")  # more lab
 _LABEL_ROW = re.compile(r"[^\W\d_][\w.'’/ :-]*")  # the other labels of a header row printed as one cell
 
 
+# Dot leaders between a label and its value ("Invoice date ........ 12/03/2024"), as printed and
+# as OCR reads them ("…", "eeeeseeee").
+_LEADER = re.compile(r"(?:[\s:#.\-–…·_]|[eocs.…·,]{5,}(?=\s|$)|[eocs]{1,3}(?=\s+[eocs.…·,]{5,}))*")
+
+
+def _without_leader(text: str) -> str:
+    return text[_LEADER.match(text).end():]
+
+
 def _header_label_span(cell: Cell, start: int, end: int, rest: str) -> tuple[float, float] | None:
     """Where the label at characters ``start:end`` stands on the page when it is one of several
     labels of a header row read as one cell ("Factuurnummer Factuurdatum Vervaldatum"), assuming
@@ -173,7 +182,7 @@ class Reader:
         it (below the label itself when ``start`` is given and more labels share its cell)."""
         line = self.lines[index]
         cell = line.cells[position]
-        rest = cell.text[end:].lstrip(" :#.-–\t")
+        rest = _without_leader(cell.text[end:])
         if rest:
             value = parse(rest)
             if value is not None:
@@ -185,7 +194,7 @@ class Reader:
             value = parse(right.text)
             if value is not None:
                 return Found(value, 0.95, line, right)
-            if len(right.text.strip(" :.-")) > 3:  # a short filler ("le:", ":") may stand between
+            if len(_without_leader(right.text).rstrip(" :.-")) > 3:  # a short filler ("le:", ":", dots) may stand between
                 break
         for lower in self.lines[index + 1 : index + 1 + below]:
             if lower.page != line.page or lower.y0 - line.y1 > 3 * max(line.size, 1):
@@ -200,10 +209,14 @@ class Reader:
 
     @staticmethod
     def number(text: str) -> str | None:
-        for token in text.split()[:3]:
+        tokens = text.split()
+        for index, token in enumerate(tokens[:3]):
             token = token.strip(":#,;()[]")
             if fold(token) in _FILLER:
                 continue
+            spaced = _spaced_number(tokens[index:])
+            if spaced:
+                return spaced
             match = _NUMBER_TOKEN.fullmatch(token.rstrip("."))
             if match and any(ch.isdigit() for ch in token) and len(token) <= 40 and not find_dates(token):
                 return token.rstrip(".")
@@ -233,6 +246,26 @@ class Reader:
         if len(value) < 2 or not re.search(r"[^\W\d_]{2}", value) or labels.TITLE_WORDS.match(_fold(value)):
             return None
         return value[:200]
+
+
+_NUMBER_PREFIX = re.compile(r"[A-Z]{2,4}")
+_DIGIT_GROUP = re.compile(r"\d{2,8}")
+
+
+def _spaced_number(tokens: list[str]) -> str | None:
+    """A number printed as a capital-letter prefix and groups of digits ("INV 2024 117",
+    "BR 2024 0588127"), as it stands; None when the tokens do not start that way."""
+    if not tokens or not _NUMBER_PREFIX.fullmatch(tokens[0]):
+        return None
+    groups = []
+    for token in tokens[1:4]:
+        token = token.rstrip(".,;)")
+        if not _DIGIT_GROUP.fullmatch(token):
+            break
+        groups.append(token)
+    if not groups or sum(map(len, groups)) < 3:
+        return None
+    return " ".join([tokens[0], *groups])
 
 
 def _number_field(reader: Reader) -> FieldValue | None:
@@ -474,10 +507,19 @@ def _currency(reader: Reader, amounts: dict[str, FieldValue], parties: dict[str,
     return None
 
 
+_CENTS = re.compile(r"\d[.,]\d{2}(?!\d)")
+
+
+def _priced(line: Line, position: int) -> bool:
+    """Whether a money amount follows cell ``position`` on its line: the words are then a summary
+    row ("Less: credit memo CM-2231 | -50.00", a credit deducted), not a document title."""
+    return any(_CENTS.search(cell.text) and _only_amount(cell.text) is not None for cell in line.cells[position + 1 :])
+
+
 def _credit_note(reader: Reader, amounts: dict[str, FieldValue]) -> FieldValue:
     for index, line in enumerate(reader.lines[:25]):
-        for folded in reader.folded[index]:
-            if labels.CREDIT_NOTE.search(folded) and len(folded) < 60:
+        for position, folded in enumerate(reader.folded[index]):
+            if labels.CREDIT_NOTE.search(folded) and len(folded) < 60 and not _priced(line, position):
                 return FieldValue(True, 0.9, reader.source(Found(True, 1, line, line.cells[0])))
     total = amounts.get("total")
     if total is not None and total.value < 0:
