@@ -340,6 +340,20 @@ def find_vat_ids(text: str) -> list[tuple[str, int, bool]]:
     return found
 
 
+# A UK VAT registration number printed without its "GB" ("VAT Reg No: 245 6719 41").
+_UNPREFIXED_GB_VAT = re.compile(
+    r"\bvat\s*(?:reg(?:istration|istered|\.)?\s*)?(?:no\b\.?|number\b|nr\b\.?|#)?\s*[:.]?\s*"
+    r"(\d{3}\s?\d{4}\s?\d{2}(?:\s?\d{3})?)(?![\s-]?\d)", re.I)
+
+
+def find_unprefixed_gb_vat(text: str) -> list[tuple[str, int]]:
+    """UK VAT numbers after a VAT label but without the country prefix: (GB id, position), valid ones only."""
+    from stdnum.gb import vat as gb_vat
+
+    return [("GB" + gb_vat.compact(match.group(1)), match.start(1)) for match in _UNPREFIXED_GB_VAT.finditer(text)
+            if gb_vat.is_valid(match.group(1))]
+
+
 _OCR_DIGITS = str.maketrans({"O": "0", "D": "0", "Q": "0", "I": "1", "L": "1", "Z": "2", "S": "5", "B": "8", "G": "6"})
 
 

@@ -14,7 +14,7 @@ from difflib import SequenceMatcher
 
 from tasks import labels
 from tasks.extract import FieldValue, Found, Reader, _fold
-from tasks.fields import find_ibans, find_vat_ids
+from tasks.fields import find_ibans, find_unprefixed_gb_vat, find_vat_ids
 from tasks.text import Line
 
 _VAT_HINT = re.compile(r"\b(?:ATU|CHE|[A-Z]{2})[\s.-]?\d")
@@ -96,8 +96,18 @@ def _company_name(text: str) -> str | None:
     return None
 
 
+_POSSESSIVE = re.compile(r"\b(?:your|our|ihr|ihre|unser|votre|notre|uw|onze|je)\s*$")
+_OF_WHAT = re.compile(r"\s*(?:of|for|fur|von|de|d'|d’|du|des|van|voor)\b")
+
+
+def _tagline(folded: str, match: re.Match[str]) -> bool:
+    """Whether a seller word is part of a slogan ("Votre fournisseur d'électricité", "Your
+    supplier of office furniture", "Ihr Lieferant für ..."), not the label of the seller's name."""
+    return bool(_POSSESSIVE.search(folded[: match.start()]) or _OF_WHAT.match(folded, match.end()))
+
+
 def _vendor(reader: Reader, block: set[int]) -> FieldValue | None:
-    labelled = [f for f in reader.labelled(labels.VENDOR, Reader.words, below=1)
+    labelled = [f for f in reader.labelled(labels.VENDOR, Reader.words, below=1, skip=_tagline)
                 if reader.lines.index(f.line) not in block]
     if labelled:
         name = _company_name(labelled[0].value) or labelled[0].value
@@ -180,6 +190,22 @@ def _headline_names(reader: Reader, block: set[int], page: int, above: float,
 
 
 def _vat_id(reader: Reader, block: set[int]) -> FieldValue | None:
+    return _prefixed_vat_id(reader, block) or _unprefixed_vat_id(reader, block)
+
+
+def _unprefixed_vat_id(reader: Reader, block: set[int]) -> FieldValue | None:
+    """A UK VAT number labelled but printed without "GB", outside the customer's block."""
+    for index, line in enumerate(reader.lines):
+        if index in block or "vat" not in reader.joined[index]:
+            continue
+        for position, cell in enumerate(line.cells):
+            for vat_id, start in find_unprefixed_gb_vat(cell.text):
+                if not _is_customer_vat(reader.folded[index][position], start):
+                    return reader.value(Found(vat_id, 0.85, line, cell))
+    return None
+
+
+def _prefixed_vat_id(reader: Reader, block: set[int]) -> FieldValue | None:
     best: tuple[float, Found] | None = None
     for index, line in enumerate(reader.lines):
         if not _VAT_HINT.search(line.text):
