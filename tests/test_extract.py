@@ -17,10 +17,12 @@ from tasks.fields import (
     currencies_in,
     find_dates,
     find_ibans,
+    find_unprefixed_gb_vat,
     find_vat_ids,
     parse_amount,
     payment_terms_days,
 )
+from tasks.extract import Reader, _without_leader
 from tasks.settings import OcrSettings, get_settings
 from tasks.understand import JSON_KEYS, understand_bytes, understand_file
 from tasks.vendor_templates import Template, load_yaml_templates
@@ -69,6 +71,22 @@ def test_currencies_vat_ids_ibans_and_payment_terms():
     assert find_ibans("IBAN: DE88 3704 0044 0532 0130 00") == []  # wrong check digits
     assert [payment_terms_days(t) for t in ("Net 30", "Zahlbar innerhalb von 14 Tagen", "Paiement à 45 jours",
                                             "Betaling binnen 21 dagen", "Due upon receipt")] == [30, 14, 45, 21, 0]
+
+
+def test_uk_vat_numbers_printed_without_their_prefix():
+    assert [v for v, _ in find_unprefixed_gb_vat("VAT Registration No. 245 6719 41 · Company No. 06611234")] == [
+        "GB245671941"]
+    assert find_unprefixed_gb_vat("VAT Reg No: 245 6719 42") == []  # wrong check digits
+    assert find_unprefixed_gb_vat("Company No. 245 6719 41") == []  # not labelled as VAT
+
+
+def test_spaced_numbers_and_dot_leaders():
+    assert Reader.number("INV 2024 117") == "INV 2024 117"
+    assert Reader.number("No. BR 2024 0588127 vom") == "BR 2024 0588127"
+    assert Reader.number("VAT 20 %") is None
+    assert _without_leader(" ........ 12/03/2024") == "12/03/2024"
+    assert _without_leader(" … eeeeeeeseeee") == ""  # leader dots as OCR reads them
+    assert _without_leader(" es ist") == "es ist"
 
 
 @pytest.mark.parametrize("path", corpus_cases(scanned=False), ids=lambda p: p.stem)
