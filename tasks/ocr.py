@@ -5,6 +5,12 @@ image), refuse it when it is over the pixel limit, run tesseract once with a tim
 read back every word with its box and confidence. When the words come out poor, the page
 orientation is detected (tesseract OSD) and the page is read again turned upright.
 
+Tesseract's page layout analysis sometimes drops text: amounts in a ruled box, a small line
+beside a large headline. Ink that no confidently read word covers is therefore looked for on a
+coarse grid; text-like patches of it are cut out, set one under another on a sheet and read
+again in one more tesseract run as a plain block of text. A page without such patches costs
+only the grid (some milliseconds).
+
 Pages run in a pool of worker processes, one per core, each tesseract limited to one thread
 (``OMP_THREAD_LIMIT=1``): on a small server that gives more pages per second than tesseract's
 own threading.
@@ -34,6 +40,22 @@ ROTATION_CHECK_CONFIDENCE = 70.0
 MIN_ORIENTATION_CONFIDENCE = 0.3
 # A scan with fewer pixels per inch than this is enlarged before reading.
 MIN_DPI = 200
+# Words below this confidence (0..1) do not count as reading the ink under them, and words
+# recovered from unread ink are kept only from this confidence up.
+RELIABLE_WORD_CONFIDENCE = 0.5
+# Unread ink: a grid cell (_cell_size) is inked when this share of its pixels is dark.
+INK_CELL_SHARE = 1.5 / 9
+# A patch of unread ink is read again when it is at least this many cells high and wide and at
+# least this share of its bounding box is inked (rules and frames are thin and hollow).
+MIN_PATCH_CELLS = 3
+MIN_PATCH_FILL = 0.3
+# More unread ink than this share of the page is a picture, not dropped text.
+MAX_UNREAD_SHARE = 0.2
+# Line keys of recovered words start above any block number tesseract gives a page.
+RECOVERED_BLOCK = 10_000
+
+
+Word = tuple[str, float, float, float, float, float, int]  # text, box, confidence 0..1, line key
 
 
 @dataclass(frozen=True)
@@ -52,7 +74,7 @@ class OcrJob:
 @dataclass
 class OcrPage:
     index: int
-    words: list[tuple[str, float, float, float, float, float, int]] = field(default_factory=list)  # text, box, conf, line
+    words: list[Word] = field(default_factory=list)
     width: int = 0
     height: int = 0
     confidence: float = 0.0  # mean word confidence, 0..1
@@ -114,11 +136,12 @@ def _render(job: OcrJob, folder: str) -> tuple[str, int, int]:
         return target, page.width, page.height
 
 
-def _read_words(path: str, job: OcrJob) -> tuple[list[tuple[str, float, float, float, float, float, int]], float]:
+def _read_words(path: str, job: OcrJob, timeout: float, layout: str = "--psm 3") -> tuple[list[Word], float]:
+    """Every word tesseract reads in the image at ``path`` and their mean confidence."""
     import pytesseract
 
     data = pytesseract.image_to_data(
-        path, lang=job.languages, config="--psm 3", timeout=job.timeout, output_type=pytesseract.Output.DICT
+        path, lang=job.languages, config=layout, timeout=timeout, output_type=pytesseract.Output.DICT
     )
     words = []
     for text, conf, left, top, width, height, block, paragraph, line in zip(
@@ -130,17 +153,20 @@ def _read_words(path: str, job: OcrJob) -> tuple[list[tuple[str, float, float, f
         if text and confidence >= 0:
             words.append((text, float(left), float(top), float(left + width), float(top + height), confidence / 100,
                           block * 1_000_000 + paragraph * 1000 + line))
-    mean = sum(w[5] for w in words) / len(words) if words else 0.0
-    return words, mean
+    return words, _mean_confidence(words)
 
 
-def _orientation(path: str, job: OcrJob) -> int:
+def _mean_confidence(words: list[Word]) -> float:
+    return sum(w[5] for w in words) / len(words) if words else 0.0
+
+
+def _orientation(path: str, job: OcrJob, timeout: float) -> int:
     """Degrees (clockwise) the page must be turned to be upright, per tesseract OSD (0 if it has
     no idea)."""
     import pytesseract
 
     try:
-        osd = pytesseract.image_to_osd(path, config="--psm 0 -c min_characters_to_try=10", timeout=job.timeout)
+        osd = pytesseract.image_to_osd(path, config="--psm 0 -c min_characters_to_try=10", timeout=timeout)
     except (pytesseract.TesseractError, RuntimeError):
         return 0
     values = dict(line.split(":", 1) for line in osd.splitlines() if ":" in line)
@@ -151,30 +177,52 @@ def _orientation(path: str, job: OcrJob) -> int:
     return rotate if confidence >= MIN_ORIENTATION_CONFIDENCE else 0
 
 
+def _time_left(ends: float) -> float:
+    """Seconds left of the page's time limit (``ends``, on the perf_counter clock)."""
+    left = ends - time.perf_counter()
+    if left <= 0:
+        raise RuntimeError("the page time limit is used up")
+    return left
+
+
+def _read_upright(path: str, job: OcrJob, folder: str, ends: float) -> tuple[list[Word], str, int]:
+    """Read the page, turned upright when it read poorly and OSD says so: (words, the image
+    read, degrees turned)."""
+    from PIL import Image
+
+    words, mean = _read_words(path, job, _time_left(ends))
+    if mean * 100 >= ROTATION_CHECK_CONFIDENCE and len(words) >= 8:
+        return words, path, 0
+    rotate = _orientation(path, job, _time_left(ends))
+    if not rotate:
+        return words, path, 0
+    turned = os.path.join(folder, "turned.pgm")
+    with Image.open(path) as image:
+        image.convert("L").rotate(-rotate, expand=True).save(turned)
+    turned_words, turned_mean = _read_words(turned, job, _time_left(ends))
+    if turned_mean * len(turned_words) > mean * len(words):
+        return turned_words, turned, rotate
+    return words, path, 0
+
+
 def read_page(job: OcrJob) -> OcrPage:
-    """OCR one page; errors (limits, timeouts, unreadable images) are returned, never raised."""
+    """OCR one page within ``job.timeout``; errors (limits, timeouts, unreadable images) are
+    returned, never raised."""
     import pytesseract
     from PIL import Image
 
     _single_thread_env()
     started = time.perf_counter()
+    ends = started + job.timeout
     result = OcrPage(index=job.index)
     with tempfile.TemporaryDirectory(prefix="invoices-ocr-") as folder:
         try:
             path, result.width, result.height = _render(job, folder)
-            words, mean = _read_words(path, job)
-            if mean * 100 < ROTATION_CHECK_CONFIDENCE or len(words) < 8:
-                rotate = _orientation(path, job)
-                if rotate:
-                    turned = os.path.join(folder, "turned.pgm")
-                    with Image.open(path) as image:
-                        image.convert("L").rotate(-rotate, expand=True).save(turned)
-                    turned_words, turned_mean = _read_words(turned, job)
-                    if turned_mean * len(turned_words) > mean * len(words):
-                        words, mean, result.rotation = turned_words, turned_mean, rotate
-                        if rotate in (90, 270):
-                            result.width, result.height = result.height, result.width
-            result.words, result.confidence = words, mean
+            words, read, result.rotation = _read_upright(path, job, folder, ends)
+            if result.rotation in (90, 270):
+                result.width, result.height = result.height, result.width
+            words = _with_dropped_text(words, read, job, folder, ends)
+            result.words, result.confidence = words, _mean_confidence(words)
         except RuntimeError as err:  # pytesseract raises RuntimeError on its time limit
             result.error = f"page {job.index + 1}: OCR stopped after {job.timeout} s ({err})"
         except (pytesseract.TesseractError, pytesseract.TesseractNotFoundError) as err:
@@ -185,6 +233,191 @@ def read_page(job: OcrJob) -> OcrPage:
             result.error = f"page {job.index + 1}: cannot be rendered ({type(err).__name__}: {err})"
     result.seconds = time.perf_counter() - started
     return result
+
+
+# ---------------------------------------------------------------- text the layout analysis dropped
+
+
+@dataclass(frozen=True)
+class Patch:
+    """A box of the page (pixels) holding ink no reliable word covers."""
+
+    left: int
+    top: int
+    right: int
+    bottom: int
+
+    def holds(self, word: Word) -> bool:
+        x, y = (word[1] + word[3]) / 2, (word[2] + word[4]) / 2
+        return self.left <= x < self.right and self.top <= y < self.bottom
+
+
+def _cell_size(width: int, height: int) -> int:
+    """Pixels per side of an ink grid cell: about 1/70 inch on a page the size of A4 or Letter."""
+    return max(2, round(min(width, height) / 600))
+
+
+def _ink_cells(gray, size: int):  # type: ignore[no-untyped-def]
+    """A grid of ``size`` x ``size`` pixel cells of the greyscale image: True where one holds ink."""
+    import numpy
+
+    dark = gray.point(lambda value: 255 if value < 160 else 0)
+    return numpy.asarray(dark.reduce(size)) >= 255 * INK_CELL_SHARE
+
+
+def _clear_read_cells(cells, words: list[Word], size: int) -> None:  # type: ignore[no-untyped-def]
+    """Clear the cells under (and one cell around) each reliably read word."""
+    for _, left, top, right, bottom, confidence, _ in words:
+        if confidence >= RELIABLE_WORD_CONFIDENCE:
+            cells[max(0, int(top) // size - 1):int(bottom) // size + 2,
+                  max(0, int(left) // size - 1):int(right) // size + 2] = False
+
+
+@dataclass
+class _Blob:
+    """8-connected grid cells of unread ink."""
+
+    rows: list[int]
+    columns: list[int]
+
+    @property
+    def box(self) -> tuple[int, int, int, int]:
+        """(left, top, right, bottom) in cells, right and bottom exclusive."""
+        return min(self.columns), min(self.rows), max(self.columns) + 1, max(self.rows) + 1
+
+    def text_like(self) -> bool:
+        """Whether it looks like a word or part of one: high and wide enough, and solid (a rule
+        is thin, a frame hollow, a skewed rule both)."""
+        left, top, right, bottom = self.box
+        width, height = right - left, bottom - top
+        return min(width, height) >= MIN_PATCH_CELLS and len(self.rows) >= MIN_PATCH_FILL * width * height
+
+    def rule_like(self) -> bool:
+        """Long and not text-like: a rule, a frame, a table border."""
+        left, top, right, bottom = self.box
+        return max(right - left, bottom - top) > 4 * MIN_PATCH_CELLS and not self.text_like()
+
+
+def _blobs(cells) -> list[_Blob]:  # type: ignore[no-untyped-def]
+    """The 8-connected groups of True cells."""
+    import numpy
+
+    remaining = set(map(tuple, numpy.argwhere(cells).tolist()))
+    found = []
+    while remaining:
+        stack = [remaining.pop()]
+        blob = _Blob([stack[0][0]], [stack[0][1]])
+        while stack:
+            row, column = stack.pop()
+            for neighbour in ((row + dr, column + dc) for dr in (-1, 0, 1) for dc in (-1, 0, 1)):
+                if neighbour in remaining:
+                    remaining.remove(neighbour)
+                    stack.append(neighbour)
+                    blob.rows.append(neighbour[0])
+                    blob.columns.append(neighbour[1])
+        found.append(blob)
+    return found
+
+
+def _patches(blobs: list[_Blob], size: int) -> list[Patch]:
+    """Text-like blobs joined with their neighbours on the same line (closer than one and a half
+    times their height) into patches, in page pixels with a cell of margin, top to bottom."""
+    boxes = [list(blob.box) for blob in blobs if blob.text_like()]
+    joined = True
+    while joined:
+        joined = False
+        for i, a in enumerate(boxes):
+            for b in boxes[i + 1:]:
+                reach = 1.5 * max(a[3] - a[1], b[3] - b[1])
+                if a[0] - reach < b[2] and b[0] - reach < a[2] and a[1] < b[3] and b[1] < a[3]:
+                    a[:] = [min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])]
+                    boxes.remove(b)
+                    joined = True
+                    break
+            if joined:
+                break
+    return [Patch(max(0, left - 1) * size, max(0, top - 1) * size, (right + 1) * size, (bottom + 1) * size)
+            for left, top, right, bottom in sorted(boxes, key=lambda box: (box[1], box[0]))]
+
+
+def _unread_patches(gray, words: list[Word]) -> tuple[list[Patch], object]:  # type: ignore[no-untyped-def]
+    """Patches of text-like ink no reliable word covers, and the page with everything else
+    (read words, rules, frames, specks) whitened; no patches when the unread ink is a picture."""
+    import numpy
+
+    size = _cell_size(*gray.size)
+    cells = _ink_cells(gray, size)
+    _clear_read_cells(cells, words, size)
+    if cells.sum() > MAX_UNREAD_SHARE * cells.size:
+        return [], gray
+    blobs = _blobs(cells)
+    patches = _patches(blobs, size)
+    if not patches:
+        return [], gray
+    for blob in blobs:
+        if blob.rule_like():
+            cells[blob.rows, blob.columns] = False
+    keep = numpy.kron(cells, numpy.ones((size, size), dtype=bool))[:gray.height, :gray.width]
+    pixels = numpy.asarray(gray)[:keep.shape[0], :keep.shape[1]]
+    return patches, numpy.where(keep, pixels, 255).astype(numpy.uint8)
+
+
+def _sheet(pixels, patches: list[Patch], folder: str) -> tuple[str, list[int]]:  # type: ignore[no-untyped-def]
+    """The patches cut from ``pixels`` and set one under another on a white sheet, saved in
+    ``folder``: (its path, the top of each patch on it)."""
+    import numpy
+    from PIL import Image
+
+    gap = max(p.bottom - p.top for p in patches)
+    width = max(p.right - p.left for p in patches) + 2 * gap
+    tops = []
+    height = gap
+    for patch in patches:
+        tops.append(height)
+        height += patch.bottom - patch.top + gap
+    sheet = numpy.full((height, width), 255, dtype=numpy.uint8)
+    for patch, top in zip(patches, tops, strict=True):
+        cut = pixels[patch.top:patch.bottom, patch.left:patch.right]
+        sheet[top:top + cut.shape[0], gap:gap + cut.shape[1]] = cut
+    path = os.path.join(folder, "unread.pgm")
+    Image.fromarray(sheet).save(path)
+    return path, tops
+
+
+def _on_the_page(words: list[Word], patches: list[Patch], tops: list[int], gap: int) -> list[Word]:
+    """Words read on the sheet, moved back to the page; each patch's lines keep their own keys."""
+    placed = []
+    for text, left, top, right, bottom, confidence, line in words:
+        middle = (top + bottom) / 2
+        slot = max((i for i, t in enumerate(tops) if t - gap / 2 <= middle), default=0)
+        dx, dy = patches[slot].left - gap, patches[slot].top - tops[slot]
+        placed.append((text, left + dx, top + dy, right + dx, bottom + dy, confidence,
+                       (RECOVERED_BLOCK + slot) * 1_000_000 + line % 1_000_000))
+    return placed
+
+
+def _with_dropped_text(words: list[Word], path: str, job: OcrJob, folder: str, ends: float) -> list[Word]:
+    """``words`` with the text tesseract's layout analysis dropped or garbled read again from the
+    unread ink; weak words where a patch read well are replaced. Keeps ``words`` when the page
+    time runs out."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        gray = image.convert("L")
+    patches, pixels = _unread_patches(gray, words)
+    if not patches:
+        return words
+    sheet, tops = _sheet(pixels, patches, folder)
+    try:
+        read, _ = _read_words(sheet, job, _time_left(ends), layout="--psm 6")
+    except RuntimeError:
+        logger.info("page %d: no time left to read again what the page layout dropped", job.index + 1)
+        return words
+    gap = max(p.bottom - p.top for p in patches)
+    found = [w for w in _on_the_page(read, patches, tops, gap) if w[5] >= RELIABLE_WORD_CONFIDENCE]
+    answered = [p for p in patches if any(p.holds(w) for w in found)]
+    kept = [w for w in words if w[5] >= RELIABLE_WORD_CONFIDENCE or not any(p.holds(w) for p in answered)]
+    return kept + found
 
 
 # ---------------------------------------------------------------- the pool

@@ -55,17 +55,19 @@ def scanned_copies(pdfs: list[Path], folder: Path, seed: int = 7) -> list[Path]:
     """``scan-<name>.<suffix>``: each one-page layout as a scan (skew, noise, blur, low resolution,
     upside down; tests/corpus_render.scan), with its expected JSON."""
     import random
+    import zlib
 
     import pymupdf
 
     from tests.corpus_render import scan
 
-    rng, made = random.Random(seed), []
-    for index, pdf in enumerate(pdfs):
+    made = []
+    for pdf in pdfs:
         with pymupdf.open(pdf) as document:
             if document.page_count != 1:
                 continue
-        data, suffix, _ = scan(pdf.read_bytes(), rng, index)
+        key = zlib.crc32(f"{seed}-{pdf.stem}".encode())  # by name: another layout does not change this scan
+        data, suffix, _ = scan(pdf.read_bytes(), random.Random(key), key)
         target = folder / f"scan-{pdf.stem}{suffix}"
         target.write_bytes(data)
         target.with_suffix(".json").write_bytes(pdf.with_suffix(".json").read_bytes())

@@ -93,3 +93,56 @@ def test_a_photo_that_is_not_an_invoice_is_reported_as_such():
     result = understand_bytes(jpeg.getvalue(), "holiday.jpg", OCR)
     assert not result.is_invoice and result.needs_review
     assert "no invoice found" in result.reasons[0] or "no text could be read" in result.reasons[0]
+
+
+def _totals_box(path) -> None:
+    """A page with an item line, a rule under it and a framed totals box, written to ``path``."""
+    image = _text_image(["Consulting, April    12    1,800.00"], size=(1240, 700))
+    draw = ImageDraw.Draw(image)
+    draw.line((60, 120, 1180, 120), fill=0, width=3)
+    draw.rectangle((560, 200, 1180, 330), outline=0, width=3)
+    for row, (label, amount) in enumerate([("Subtotal", "1,800.00"), ("Total EUR", "2,142.00")]):
+        draw.text((580, 215 + row * 55), label, fill=0, font_size=36)
+        draw.text((980, 215 + row * 55), amount, fill=0, font_size=36)
+    image.save(path, dpi=(300, 300))
+
+
+def test_text_the_page_layout_drops_is_read_again_where_it_stands(tmp_path, monkeypatch):
+    """Tesseract's page segmentation sometimes leaves out the amounts of a framed totals box;
+    here the first reading is made to leave out the right of the box."""
+    from tasks import ocr
+
+    path = tmp_path / "page.png"
+    _totals_box(path)
+    read_words = ocr._read_words
+
+    def leaving_out_the_amounts(image, job, timeout, layout="--psm 3"):
+        words, mean = read_words(image, job, timeout, layout)
+        if layout == "--psm 3":
+            words = [w for w in words if not (w[1] > 950 and w[2] > 200)]
+        return words, mean
+
+    monkeypatch.setattr(ocr, "_read_words", leaving_out_the_amounts)
+    page = read_page(OcrJob(str(path), "image", 0, "eng"))
+    amounts = {w[0]: w for w in page.words if w[1] > 950 and w[2] > 200}
+    assert set(amounts) == {"1,800.00", "2,142.00"}
+    assert 970 <= amounts["2,142.00"][1] <= 990 and 265 <= amounts["2,142.00"][2] <= 285
+    assert amounts["1,800.00"][6] != amounts["2,142.00"][6]  # each on its own line
+    assert {"Subtotal", "Total", "EUR"} <= {w[0] for w in page.words}
+
+
+def test_a_page_read_in_full_is_read_once_rules_and_frames_notwithstanding(tmp_path, monkeypatch):
+    from tasks import ocr
+
+    path = tmp_path / "page.png"
+    _totals_box(path)
+    layouts = []
+    read_words = ocr._read_words
+
+    def counted(image, job, timeout, layout="--psm 3"):
+        layouts.append(layout)
+        return read_words(image, job, timeout, layout)
+
+    monkeypatch.setattr(ocr, "_read_words", counted)
+    page = read_page(OcrJob(str(path), "image", 0, "eng"))
+    assert layouts == ["--psm 3"] and {"1,800.00", "2,142.00"} <= {w[0] for w in page.words}
