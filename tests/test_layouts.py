@@ -20,9 +20,7 @@ TEXT_LAYER_ISSUES = {
     "de-lange-positionsliste-summe-am-ende": "the line grouping of tasks/text.py joins the right-aligned 'Datum' of one "
                                              "header line to the line above it ('Datum Nr. 9100234'), hiding the number",
 }
-SCAN_ISSUES = {
-    "fr-net-a-payer-acompte-verse": "tesseract loses the small right-hand header block (invoice number and date) of this scan",
-}
+SCAN_ISSUES: dict[str, str] = {}
 
 
 def _cases(sources, issues):
