@@ -136,12 +136,14 @@ def _render(job: OcrJob, folder: str) -> tuple[str, int, int]:
         return target, page.width, page.height
 
 
-def _read_words(path: str, job: OcrJob, timeout: float, layout: str = "--psm 3") -> tuple[list[Word], float]:
-    """Every word tesseract reads in the image at ``path`` and their mean confidence."""
+def _read_words(path: str, job: OcrJob, timeout: float, layout: str = "--psm 3",
+                languages: str | None = None) -> tuple[list[Word], float]:
+    """Every word tesseract reads in the image at ``path`` (in ``languages``, by default the
+    job's) and their mean confidence."""
     import pytesseract
 
     data = pytesseract.image_to_data(
-        path, lang=job.languages, config=layout, timeout=timeout, output_type=pytesseract.Output.DICT
+        path, lang=languages or job.languages, config=layout, timeout=timeout, output_type=pytesseract.Output.DICT
     )
     words = []
     for text, conf, left, top, width, height, block, paragraph, line in zip(
@@ -340,35 +342,58 @@ def _patches(blobs: list[_Blob], size: int) -> list[Patch]:
             for left, top, right, bottom in sorted(boxes, key=lambda box: (box[1], box[0]))]
 
 
-def _unread_patches(gray, words: list[Word]) -> tuple[list[Patch], object]:  # type: ignore[no-untyped-def]
-    """Patches of text-like ink no reliable word covers, and the page with everything else
-    (read words, rules, frames, specks) whitened; no patches when the unread ink is a picture."""
+@dataclass
+class _UnreadInk:
+    """The page's pixels and the grid cells (``size`` pixels a side) of unread ink, rules and
+    frames left out."""
+
+    pixels: object
+    cells: object
+    size: int
+
+    def cut(self, patch: Patch):  # type: ignore[no-untyped-def]
+        """The patch's pixels, everything but unread ink whitened."""
+        import numpy
+
+        pixels = self.pixels[patch.top:patch.bottom, patch.left:patch.right]
+        cells = self.cells[patch.top // self.size:, patch.left // self.size:]
+        ink = numpy.kron(cells[:-(-pixels.shape[0] // self.size), :-(-pixels.shape[1] // self.size)],
+                         numpy.ones((self.size, self.size), dtype=bool))[:pixels.shape[0], :pixels.shape[1]]
+        return numpy.where(ink, pixels, 255).astype(numpy.uint8)
+
+
+def _unread_patches(gray, words: list[Word]) -> tuple[list[Patch], _UnreadInk | None]:  # type: ignore[no-untyped-def]
+    """Patches of text-like ink no reliable word covers, and the unread ink to cut them from;
+    no patches when the unread ink is a picture."""
     import numpy
 
     size = _cell_size(*gray.size)
     cells = _ink_cells(gray, size)
     _clear_read_cells(cells, words, size)
     if cells.sum() > MAX_UNREAD_SHARE * cells.size:
-        return [], gray
+        return [], None
     blobs = _blobs(cells)
     patches = _patches(blobs, size)
     if not patches:
-        return [], gray
+        return [], None
     for blob in blobs:
         if blob.rule_like():
             cells[blob.rows, blob.columns] = False
-    keep = numpy.kron(cells, numpy.ones((size, size), dtype=bool))[:gray.height, :gray.width]
-    pixels = numpy.asarray(gray)[:keep.shape[0], :keep.shape[1]]
-    return patches, numpy.where(keep, pixels, 255).astype(numpy.uint8)
+    return patches, _UnreadInk(numpy.asarray(gray), cells, size)
 
 
-def _sheet(pixels, patches: list[Patch], folder: str) -> tuple[str, list[int]]:  # type: ignore[no-untyped-def]
-    """The patches cut from ``pixels`` and set one under another on a white sheet, saved in
+def _sheet_gap(patches: list[Patch]) -> int:
+    """White space around each patch on the sheet: the height of the highest."""
+    return max(p.bottom - p.top for p in patches)
+
+
+def _sheet(ink: _UnreadInk, patches: list[Patch], folder: str) -> tuple[str, list[int]]:
+    """The patches cut from the unread ink and set one under another on a white sheet, saved in
     ``folder``: (its path, the top of each patch on it)."""
     import numpy
     from PIL import Image
 
-    gap = max(p.bottom - p.top for p in patches)
+    gap = _sheet_gap(patches)
     width = max(p.right - p.left for p in patches) + 2 * gap
     tops = []
     height = gap
@@ -377,7 +402,7 @@ def _sheet(pixels, patches: list[Patch], folder: str) -> tuple[str, list[int]]: 
         height += patch.bottom - patch.top + gap
     sheet = numpy.full((height, width), 255, dtype=numpy.uint8)
     for patch, top in zip(patches, tops, strict=True):
-        cut = pixels[patch.top:patch.bottom, patch.left:patch.right]
+        cut = ink.cut(patch)
         sheet[top:top + cut.shape[0], gap:gap + cut.shape[1]] = cut
     path = os.path.join(folder, "unread.pgm")
     Image.fromarray(sheet).save(path)
@@ -396,6 +421,12 @@ def _on_the_page(words: list[Word], patches: list[Patch], tops: list[int], gap: 
     return placed
 
 
+def _first_language(job: OcrJob) -> str:
+    """The first of the job's languages: loading one model instead of several is most of the
+    cost of reading a few patches again."""
+    return job.languages.split("+")[0]
+
+
 def _with_dropped_text(words: list[Word], path: str, job: OcrJob, folder: str, ends: float) -> list[Word]:
     """``words`` with the text tesseract's layout analysis dropped or garbled read again from the
     unread ink; weak words where a patch read well are replaced. Keeps ``words`` when the page
@@ -404,17 +435,16 @@ def _with_dropped_text(words: list[Word], path: str, job: OcrJob, folder: str, e
 
     with Image.open(path) as image:
         gray = image.convert("L")
-    patches, pixels = _unread_patches(gray, words)
-    if not patches:
+    patches, ink = _unread_patches(gray, words)
+    if not patches or ink is None:
         return words
-    sheet, tops = _sheet(pixels, patches, folder)
+    sheet, tops = _sheet(ink, patches, folder)
     try:
-        read, _ = _read_words(sheet, job, _time_left(ends), layout="--psm 6")
+        read, _ = _read_words(sheet, job, _time_left(ends), layout="--psm 6", languages=_first_language(job))
     except RuntimeError:
         logger.info("page %d: no time left to read again what the page layout dropped", job.index + 1)
         return words
-    gap = max(p.bottom - p.top for p in patches)
-    found = [w for w in _on_the_page(read, patches, tops, gap) if w[5] >= RELIABLE_WORD_CONFIDENCE]
+    found = [w for w in _on_the_page(read, patches, tops, _sheet_gap(patches)) if w[5] >= RELIABLE_WORD_CONFIDENCE]
     answered = [p for p in patches if any(p.holds(w) for w in found)]
     kept = [w for w in words if w[5] >= RELIABLE_WORD_CONFIDENCE or not any(p.holds(w) for p in answered)]
     return kept + found

@@ -116,8 +116,8 @@ def test_text_the_page_layout_drops_is_read_again_where_it_stands(tmp_path, monk
     _totals_box(path)
     read_words = ocr._read_words
 
-    def leaving_out_the_amounts(image, job, timeout, layout="--psm 3"):
-        words, mean = read_words(image, job, timeout, layout)
+    def leaving_out_the_amounts(image, job, timeout, layout="--psm 3", languages=None):
+        words, mean = read_words(image, job, timeout, layout, languages)
         if layout == "--psm 3":
             words = [w for w in words if not (w[1] > 950 and w[2] > 200)]
         return words, mean
@@ -139,9 +139,9 @@ def test_a_page_read_in_full_is_read_once_rules_and_frames_notwithstanding(tmp_p
     layouts = []
     read_words = ocr._read_words
 
-    def counted(image, job, timeout, layout="--psm 3"):
+    def counted(image, job, timeout, layout="--psm 3", languages=None):
         layouts.append(layout)
-        return read_words(image, job, timeout, layout)
+        return read_words(image, job, timeout, layout, languages)
 
     monkeypatch.setattr(ocr, "_read_words", counted)
     page = read_page(OcrJob(str(path), "image", 0, "eng"))
