@@ -169,6 +169,16 @@ def _stacked(piece: list[Word], row: list[Word], height: float, ocr: bool) -> bo
     return False
 
 
+def _shares_a_baseline(piece: list[Word], row: list[Word], offset: float) -> bool:
+    """Whether a text layer's word stands on the line of ``row`` rather than on the next one of
+    closely set lines: near its middle, or (a smaller word beside a larger one) on the bottom
+    of a word of that row."""
+    height = max(w[4] - w[2] for w in piece)
+    if abs(offset) < height * 0.4:
+        return True
+    return any(abs(w[4] - other[4]) < height * 0.2 for w in piece for other in row)
+
+
 def build_lines(words: list[Word], page: int, line_keys: list[int] | None = None) -> list[Line]:
     """Group words into lines (by vertical overlap, starting from OCR's own lines when given,
     which follow a skewed scan) and lines into cells (by horizontal gaps)."""
@@ -183,6 +193,7 @@ def build_lines(words: list[Word], page: int, line_keys: list[int] | None = None
         height = max(w[4] - w[2] for w in piece)
         joins = (rows and top - height * 0.1 <= centre <= bottom + height * 0.1
                  and abs(centre - centres / len(rows[-1])) < height * 0.6
+                 and (line_keys is not None or _shares_a_baseline(piece, rows[-1], centre - centres / len(rows[-1])))
                  and not _stacked(piece, rows[-1], height, ocr=line_keys is not None))
         if not joins:
             rows.append([])

@@ -15,20 +15,8 @@ from tests.layouts import layout_sources, page_count, render, render_all, scanne
 
 OCR = OcrSettings()
 
-# Layouts that fail for reasons outside field extraction, with the reason.
-TEXT_LAYER_ISSUES = {
-    "de-lange-positionsliste-summe-am-ende": "the line grouping of tasks/text.py joins the right-aligned 'Datum' of one "
-                                             "header line to the line above it ('Datum Nr. 9100234'), hiding the number",
-}
-SCAN_ISSUES: dict[str, str] = {}
 
-
-def _cases(sources, issues):
-    return [pytest.param(s, id=s.stem, marks=pytest.mark.xfail(reason=issues[s.stem], strict=False))
-            if s.stem in issues else pytest.param(s, id=s.stem) for s in sources]
-
-
-@pytest.mark.parametrize("source", _cases(layout_sources(), TEXT_LAYER_ISSUES))
+@pytest.mark.parametrize("source", layout_sources(), ids=lambda p: p.stem)
 def test_vendor_layouts(source, tmp_path):
     pdf = render(source, tmp_path)
     result = understand_file(pdf, pdf.name, OCR)
@@ -43,7 +31,7 @@ def scans(tmp_path_factory):
     return {path.stem.removeprefix("scan-"): path for path in scanned_copies(render_all(folder), folder)}
 
 
-@pytest.mark.parametrize("source", _cases([s for s in layout_sources() if page_count(s) == 1], SCAN_ISSUES))
+@pytest.mark.parametrize("source", [s for s in layout_sources() if page_count(s) == 1], ids=lambda p: p.stem)
 def test_scanned_vendor_layouts(source, scans):
     """OCR may misread one letter of a name on a noisy scan; what a payment depends on it may not."""
     result = understand_file(scans[source.stem], scans[source.stem].name, OCR)
