@@ -169,11 +169,10 @@ def _stacked(piece: list[Word], row: list[Word], height: float, ocr: bool) -> bo
     return False
 
 
-def _shares_a_baseline(piece: list[Word], row: list[Word], offset: float) -> bool:
-    """Whether a text layer's word stands on the line of ``row`` rather than on the next one of
-    closely set lines: near its middle, or (a smaller word beside a larger one) on the bottom
-    of a word of that row."""
-    height = max(w[4] - w[2] for w in piece)
+def _shares_a_baseline(piece: list[Word], row: list[Word], offset: float, height: float) -> bool:
+    """Whether a text layer's word (``height`` high, ``offset`` from the middle of ``row``) stands
+    on the line of ``row`` rather than on the next one of closely set lines: near its middle, or
+    (a smaller word beside a larger one) on the bottom of a word of that row."""
     if abs(offset) < height * 0.4:
         return True
     return any(abs(w[4] - other[4]) < height * 0.2 for w in piece for other in row)
@@ -191,9 +190,9 @@ def build_lines(words: list[Word], page: int, line_keys: list[int] | None = None
     for piece in pieces:
         centre = _centre(piece)
         height = max(w[4] - w[2] for w in piece)
-        joins = (rows and top - height * 0.1 <= centre <= bottom + height * 0.1
-                 and abs(centre - centres / len(rows[-1])) < height * 0.6
-                 and (line_keys is not None or _shares_a_baseline(piece, rows[-1], centre - centres / len(rows[-1])))
+        offset = centre - centres / len(rows[-1]) if rows else 0.0  # from the last row's middle
+        joins = (rows and top - height * 0.1 <= centre <= bottom + height * 0.1 and abs(offset) < height * 0.6
+                 and (line_keys is not None or _shares_a_baseline(piece, rows[-1], offset, height))
                  and not _stacked(piece, rows[-1], height, ocr=line_keys is not None))
         if not joins:
             rows.append([])
