@@ -234,8 +234,8 @@ _CREATE_EVENTS = text(
     "SELECT e.invoice_id, :at, :actor, :flow_run_id, 'create', json_build_object("
     "'counterparty', json_build_array(NULL, e.counterparty), 'number', json_build_array(NULL, e.number), "
     "'source', json_build_array(NULL, e.source)) "
-    "FROM unnest(CAST(:invoice_ids AS integer[]), string_to_array(:counterparties, chr(31)), "
-    "string_to_array(:numbers, chr(31)), string_to_array(:sources, chr(31))) WITH ORDINALITY "
+    "FROM unnest(CAST(:invoice_ids AS integer[]), string_to_array(:counterparties, :separator), "
+    "string_to_array(:numbers, :separator), string_to_array(:sources, :separator)) WITH ORDINALITY "
     "AS e(invoice_id, counterparty, number, source, position) ORDER BY e.position"
 )
 
@@ -272,7 +272,8 @@ class Audits:
         joined = [_joined(column) for column in texts]
         if None in joined:
             return None
-        return {"invoice_ids": list(invoice_ids), **dict(zip(("counterparties", "numbers", "sources"), joined))}
+        return {"invoice_ids": list(invoice_ids), "separator": _SEPARATOR,
+                **dict(zip(("counterparties", "numbers", "sources"), joined))}
 
 
 def _create_changes(counterparty: str, number: str, source: str) -> dict[str, list[Any]]:
