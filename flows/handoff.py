@@ -45,9 +45,11 @@ def hand_over(document_ids: list[int]) -> dict[str, int]:
     Each document is read in its own flow run, so one that fails is visible (red) on its own and
     never stops the intake that found it.
     """
+    handlers = _handlers()
     reread_after = timedelta(minutes=get_settings().ocr.reread_after_minutes)
     with session_scope() as session:
-        behind = [i for i in left_unread(session, datetime.now(timezone.utc), reread_after) if i not in document_ids]
+        behind = [i for i in left_unread(session, datetime.now(timezone.utc), reread_after, handlers)
+                  if i not in document_ids]
     document_ids = [*document_ids, *behind]
     if not document_ids:
         return {}
@@ -57,7 +59,6 @@ def hand_over(document_ids: list[int]) -> dict[str, int]:
                 Document.id.in_(document_ids), Document.status == DocumentStatus.STORED.value
             )
         ).all()
-    handlers = _handlers()
     counts: dict[str, int] = {"left_unread": len(behind)} if behind else {}
     for document_id, kind in rows:
         handler = handlers.get(kind)

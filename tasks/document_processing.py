@@ -11,6 +11,7 @@ a person or the workbook wrote, or that was read with more confidence, keeps its
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -66,10 +67,10 @@ def claim_document(session: Session, documents_dir: Path, document_id: int, forc
 HANDOFF_GRACE = timedelta(minutes=15)
 
 
-def left_unread(session: Session, now: datetime, reread_after: timedelta) -> list[int]:
-    """Readable documents an earlier run left unread, oldest first: stored but never handed on,
-    or claimed by a read that has not finished after ``reread_after`` (released here, with a note,
-    so that they can be claimed again)."""
+def left_unread(session: Session, now: datetime, reread_after: timedelta, kinds: Collection[str]) -> list[int]:
+    """Documents of ``kinds`` an earlier run left unread, oldest first: stored but never handed
+    on, or claimed by a read that has not finished after ``reread_after`` (released here, with a
+    note, so that they can be claimed again)."""
     stale = (_DOCUMENTS.c.status == DocumentStatus.PROCESSING.value) & (_DOCUMENTS.c.claimed_at < now - reread_after)
     released = session.execute(
         update(_DOCUMENTS).where(stale).values(
@@ -81,7 +82,7 @@ def left_unread(session: Session, now: datetime, reread_after: timedelta) -> lis
         logger.warning("documents %s: their reads did not finish; they are read again", sorted(released))
     waiting = session.execute(
         select(_DOCUMENTS.c.id).where(_DOCUMENTS.c.status == DocumentStatus.STORED.value,
-                                      _DOCUMENTS.c.kind.in_((*READABLE_KINDS, "xlsx")),
+                                      _DOCUMENTS.c.kind.in_(list(kinds)),
                                       _DOCUMENTS.c.created_at < now - HANDOFF_GRACE)
         .order_by(_DOCUMENTS.c.id)
     ).scalars().all()
