@@ -109,26 +109,28 @@ def _record_origin(
                                   "mail_message_id": mail_message_id})
 
 
-def _take_new(session: Session, documents_dir: Path, data: bytes, sha256: str, name: str) -> IngestResult:
-    """Check, store (fsync'd before the row that points at it is committed) and record new bytes."""
+def _take(session: Session, documents_dir: Path, data: bytes, sha256: str, name: str) -> IngestResult:
+    """Check, store (fsync'd before the row that points at it is committed) and record the bytes,
+    or find the document that already holds them."""
     file_type = detect(data)
     status, error, page_count = DocumentStatus.STORED.value, None, None
     try:
         page_count = check_document(data, file_type, name)
     except RejectedDocument as err:
         status, error = DocumentStatus.QUARANTINED.value, str(err)
-        logger.warning("quarantined %s: %s", name, err)
     stored = store_bytes(documents_dir, data)
     document_id = _insert_document(session, {
         "sha256": sha256, "size_bytes": len(data), "kind": file_type.kind, "mime_type": file_type.mime_type,
         "storage_path": stored.relative_path, "original_name": name, "page_count": page_count,
         "status": status, "error": error,
     })
-    if document_id is None:
-        winner = _existing(session, sha256)
-        if winner is None:
+    if document_id is None:  # stored before, or by a parallel run just now
+        known = _existing(session, sha256)
+        if known is None:
             raise StorageError(f"document {sha256[:12]} ({name}) was neither inserted nor found")
-        return winner
+        return known
+    if error:
+        logger.warning("quarantined %s: %s", name, error)
     return IngestResult(document_id, sha256, file_type.kind, True, status, error)
 
 
@@ -142,11 +144,11 @@ def ingest_bytes(
 ) -> IngestResult:
     """Store ``data`` once and record it as a document (quarantined with a reason if refused).
 
-    Idempotent: the same bytes again add only an origin row. Safe against a parallel run
-    inserting the same document (the loser re-reads the winner's row).
+    Idempotent: the same bytes again add only an origin row (they are stored once, under their
+    sha256). Safe against a parallel run inserting the same document (the loser re-reads the
+    winner's row).
     """
     name = (original_name or "(no name)")[:MAX_NAME_LENGTH]
-    sha256 = sha256_bytes(data)
-    result = _existing(session, sha256) or _take_new(session, documents_dir, data, sha256, name)
+    result = _take(session, documents_dir, data, sha256_bytes(data), name)
     _record_origin(session, result.document_id, channel, name, mail_message_id, result.created)
     return result
