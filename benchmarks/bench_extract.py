@@ -6,7 +6,7 @@
   their scanned copies;
 - text-layer documents end to end (store, read, extract, write to PostgreSQL) against bare
   pymupdf text extraction plus one INSERT, timed as the flows do it: intake in one transaction,
-  then process-document's claim, read (with the vendor templates) and save tasks;
+  then process-document's claim (with the vendor templates), read and save tasks;
 - OCR time per page against bare tesseract on the same image;
 - scanned pages per second with the OCR pool against two bare single-threaded tesseract
   processes in parallel, and against one default tesseract process.
@@ -95,7 +95,7 @@ def _as_the_flows_do(documents_dir: Path, data: bytes, name: str, stages: dict[s
     claimed = time.perf_counter()
     claim = claim_document.fn(document_id, False)
     read = time.perf_counter()
-    result = read_document.fn(claim.path, claim.kind, claim.name)
+    result = read_document.fn(claim)
     saved = time.perf_counter()
     save_invoice.fn(document_id, result, None)
     for stage, seconds in zip(stages, (claimed - started, read - claimed, saved - read, time.perf_counter() - saved),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,17 +21,18 @@ from tasks.vendor_templates import load_templates
 
 @task(name="claim-document", cache_policy=NO_CACHE)
 def claim_document(document_id: int, force: bool) -> document_processing.Claim | str:
+    """Take the document for reading, with the vendor templates to read it with (one transaction)."""
     settings = get_settings()
     with session_scope() as session:
-        return document_processing.claim_document(session, settings.documents_dir, document_id, force)
+        claim = document_processing.claim_document(session, settings.documents_dir, document_id, force)
+        if isinstance(claim, str):
+            return claim
+        return replace(claim, templates=tuple(load_templates(settings.templates_dir, session)))
 
 
 @task(name="read-document", cache_policy=NO_CACHE)
-def read_document(path: str, kind: str, name: str) -> Understanding:
-    settings = get_settings()
-    with session_scope() as session:
-        templates = load_templates(settings.templates_dir, session)
-    return understand_file(Path(path), name, settings.ocr, templates, kind=kind)
+def read_document(claim: document_processing.Claim) -> Understanding:
+    return understand_file(Path(claim.path), claim.name, get_settings().ocr, list(claim.templates), kind=claim.kind)
 
 
 @task(name="save-invoice", cache_policy=NO_CACHE)
@@ -71,7 +73,7 @@ def process_document(document_id: int, force: bool = False) -> dict[str, Any]:
         return outcome
     result = None
     try:
-        result = read_document(claim.path, claim.kind, claim.name)
+        result = read_document(claim)
         context = FlowRunContext.get()
         run_id = str(context.flow_run.id) if context and context.flow_run else None
         outcome = save_invoice(document_id, result, run_id)

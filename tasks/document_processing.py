@@ -20,9 +20,10 @@ from typing import Any
 from sqlalchemy import Text, bindparam, case, func, literal, select, update
 from sqlalchemy.orm import Session
 
-from db.models import Document, DocumentStatus, InvoiceStatus
-from tasks.invoices import find_invoice, write_invoice
+from db.models import Document, DocumentStatus, Invoice, InvoiceStatus
+from tasks.invoices import create_invoice, find_invoice, write_invoice
 from tasks.understand import Understanding
+from tasks.vendor_templates import Template
 from tasks.vendors import check_vendor
 
 logger = logging.getLogger(__name__)
@@ -36,10 +37,13 @@ _SETTLED = {InvoiceStatus.PAID.value, InvoiceStatus.PARTIALLY_PAID.value, Invoic
 
 @dataclass(frozen=True)
 class Claim:
+    """A document taken for reading: where it is, and the vendor templates to read it with."""
+
     document_id: int
     path: str
     kind: str
     name: str
+    templates: tuple[Template, ...] = ()
 
 
 _DOCUMENTS = Document.__table__
@@ -156,6 +160,19 @@ def _finish_document(session: Session, document_id: int, result: Understanding, 
     return name
 
 
+def _over_existing(existing: Invoice | None, values: dict[str, Any]) -> dict[str, Any]:
+    """What of ``values`` read again from a document may change the invoice already recorded:
+    nothing when a person or the workbook wrote it or an equal or better read did (the file is
+    only linked); a settled invoice keeps its status."""
+    if existing is None:
+        return values
+    if existing.source != "document" or (existing.confidence or 0) >= values["confidence"]:
+        return {}
+    if existing.status in _SETTLED:
+        return {k: v for k, v in values.items() if k != "status"}
+    return values
+
+
 def save_result(session: Session, document_id: int, result: Understanding, actor: str,
                 flow_run_id: str | None = None) -> dict[str, Any]:
     """Record what was read: the invoice (created, updated or linked) and the document's status."""
@@ -168,16 +185,14 @@ def save_result(session: Session, document_id: int, result: Understanding, actor
         return {"document_id": document_id, "name": name, "status": "not_invoice", "reason": reason}
     name = _finish_document(session, document_id, result, DocumentStatus.PROCESSED.value, None)
     counterparty, number, values = invoice_values(result, document_id)
-    existing = find_invoice(session, counterparty, number)
-    if existing is not None:
-        if existing.source != "document" or (existing.confidence or 0) >= result.confidence:
-            values = {}  # keep what a person, the workbook or an equal or better read wrote; link the file
-        elif existing.status in _SETTLED:
-            values.pop("status", None)
-    if values:
-        values = check_vendor(session, counterparty, values)
-    written = write_invoice(session, existing, counterparty, number, values, actor=actor, flow_run_id=flow_run_id,
-                            document_id=document_id)
+    values = check_vendor(session, counterparty, values)
+    written = create_invoice(session, counterparty, number, values, actor=actor, flow_run_id=flow_run_id,
+                             document_id=document_id)
+    if written is None:  # seen before: update it, or only link the file
+        existing = find_invoice(session, counterparty, number)
+        values = _over_existing(existing, values)
+        written = write_invoice(session, existing, counterparty, number, values, actor=actor,
+                                flow_run_id=flow_run_id, document_id=document_id)
     return {"document_id": document_id, "name": name, "status": "processed", "invoice_id": written.invoice_id,
             "outcome": written.outcome, "counterparty": counterparty, "number": number,
             "confidence": result.confidence, "needs_review": bool(values.get("needs_review", False)),

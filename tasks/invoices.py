@@ -142,6 +142,36 @@ def upsert_invoice(
                          actor=actor, flow_run_id=flow_run_id, document_id=document_id)
 
 
+def _keys(counterparty: str, number: str) -> tuple[str, str]:
+    key, number = counterparty_key(counterparty), invoice_number_key(number)
+    if not key or not number:
+        raise ValueError(f"an invoice needs a counterparty and a number (got {counterparty!r}, {number!r})")
+    return key, number
+
+
+def create_invoice(
+    session: Session,
+    counterparty: str,
+    number: str,
+    values: dict[str, Any],
+    *,
+    actor: str,
+    flow_run_id: str | None = None,
+    document_id: int | None = None,
+) -> UpsertResult | None:
+    """Create the invoice keyed by (counterparty, number), with its audit event and its link to
+    ``document_id``; None when it exists already (a parallel run may just have created it)."""
+    key, number = _keys(counterparty, number)
+    row, changes = new_invoice_row(counterparty, key, number, values)
+    statement = insert_ignoring_conflicts(session, _INVOICES, ["counterparty_key", "number"])
+    invoice_id = session.execute(statement.returning(_INVOICES.c.id), row).scalar_one_or_none()
+    if invoice_id is None:
+        return None
+    record_audit(session, invoice_id, actor, "create", changes, flow_run_id)
+    link_invoice(session, invoice_id, document_id)
+    return UpsertResult(invoice_id, "created", changes)
+
+
 def write_invoice(
     session: Session,
     invoice: Invoice | None,
@@ -155,17 +185,11 @@ def write_invoice(
 ) -> UpsertResult:
     """``upsert_invoice`` for a caller that has just looked the key up: ``invoice`` is what
     ``find_invoice`` returned (None: create it, unless a parallel run has just done so)."""
-    key, number = counterparty_key(counterparty), invoice_number_key(number)
-    if not key or not number:
-        raise ValueError(f"an invoice needs a counterparty and a number (got {counterparty!r}, {number!r})")
     if invoice is None:
-        row, changes = new_invoice_row(counterparty, key, number, values)
-        statement = insert_ignoring_conflicts(session, _INVOICES, ["counterparty_key", "number"])
-        invoice_id = session.execute(statement.returning(_INVOICES.c.id), row).scalar_one_or_none()
-        if invoice_id is not None:
-            record_audit(session, invoice_id, actor, "create", changes, flow_run_id)
-            link_invoice(session, invoice_id, document_id)
-            return UpsertResult(invoice_id, "created", changes)
+        created = create_invoice(session, counterparty, number, values, actor=actor, flow_run_id=flow_run_id,
+                                 document_id=document_id)
+        if created is not None:
+            return created
         invoice = find_invoice(session, counterparty, number)
         if invoice is None:
             raise LookupError(f"invoice {number!r} of {counterparty!r} was neither created nor found")
