@@ -6,6 +6,7 @@ inserted (no error, no savepoint), and ``RETURNING`` tells the caller whether it
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
@@ -15,7 +16,13 @@ from sqlalchemy.orm import Session
 def insert_ignoring_conflicts(session: Session, table: Any, index_elements: list[str] | None = None) -> Any:
     """An INSERT into ``table`` (a Table or a mapped class) that skips rows violating a unique
     constraint (only the one on ``index_elements`` when given)."""
-    dialect = session.get_bind().dialect.name
+    return _statement(session.get_bind().dialect.name, table, tuple(index_elements) if index_elements else None)
+
+
+@lru_cache(maxsize=64)
+def _statement(dialect: str, table: Any, index_elements: tuple[str, ...] | None) -> Any:
+    """Built once per dialect, table and constraint (statements are immutable; building one is
+    most of the cost of a small INSERT on the Python side)."""
     if dialect == "postgresql":
         return postgresql.insert(table).on_conflict_do_nothing(index_elements=index_elements)
     if dialect == "sqlite":

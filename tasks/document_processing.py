@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Text, bindparam, case, func, literal, select, update
+from sqlalchemy import Integer, Text, bindparam, case, func, select, update
 from sqlalchemy.orm import Session
 
 from db.models import Document, DocumentStatus, Invoice, InvoiceStatus
@@ -141,20 +141,26 @@ def invoice_values(result: Understanding, document_id: int) -> tuple[str, str, d
     return str(counterparty), str(number), values
 
 
+_FINISH = (
+    update(_DOCUMENTS)
+    .where(_DOCUMENTS.c.id == bindparam("document_id"))
+    .values(status=bindparam("status"), error=bindparam("error"), processed_at=bindparam("now"),
+            text=case((func.coalesce(_DOCUMENTS.c.text, "") == "", bindparam("text", type_=Text)),
+                      else_=_DOCUMENTS.c.text),
+            text_source=func.coalesce(bindparam("text_source", type_=Text), _DOCUMENTS.c.text_source),
+            page_count=func.coalesce(bindparam("page_count", type_=Integer), _DOCUMENTS.c.page_count))
+    .returning(_DOCUMENTS.c.original_name)
+)
+
+
 def _finish_document(session: Session, document_id: int, result: Understanding, status: str,
                      error: str | None) -> str:
     """Record the document's outcome and what was read of it (the text only if it had none);
     returns the document's name."""
-    values: dict[str, Any] = {"status": status, "error": error, "processed_at": datetime.now(timezone.utc)}
-    if result.text:
-        values["text"] = case((func.coalesce(_DOCUMENTS.c.text, "") == "", literal(result.text, Text)),
-                              else_=_DOCUMENTS.c.text)
-    if result.text_source:
-        values["text_source"] = result.text_source
-    if result.page_count:
-        values["page_count"] = result.page_count
-    statement = update(_DOCUMENTS).where(_DOCUMENTS.c.id == document_id).values(values)
-    name = session.execute(statement.returning(_DOCUMENTS.c.original_name)).scalar_one_or_none()
+    name = session.execute(_FINISH, {
+        "document_id": document_id, "status": status, "error": error, "now": datetime.now(timezone.utc),
+        "text": result.text or None, "text_source": result.text_source or None, "page_count": result.page_count or None,
+    }).scalar_one_or_none()
     if name is None:
         raise LookupError(f"document {document_id} disappeared while it was being read")
     return name
