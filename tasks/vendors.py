@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import case, or_, select
+from sqlalchemy import bindparam, case, or_, select
 from sqlalchemy.orm import Session
 
 from db.conflicts import insert_ignoring_conflicts
@@ -23,14 +23,18 @@ from tasks.invoices import counterparty_key
 _REJECTED = frozenset({InvoiceStatus.DISPUTED.value, InvoiceStatus.CANCELLED.value})
 
 
+_BY_NAME = select(Vendor).where(Vendor.name_key == bindparam("key"))
+_BY_VAT_ID_OR_NAME = (
+    select(Vendor).where(or_(Vendor.vat_id == bindparam("vat_id"), Vendor.name_key == bindparam("key")))
+    .order_by(case((Vendor.vat_id == bindparam("vat_id"), 0), else_=1), Vendor.id).limit(1)
+)
+
+
 def find_vendor(session: Session, name: str, vat_id: str | None) -> Vendor | None:
     """The known vendor with this VAT id, else with this normalised name (one query)."""
-    by_name = Vendor.name_key == counterparty_key(name)
     if not vat_id:
-        return session.scalars(select(Vendor).where(by_name)).one_or_none()
-    query = (select(Vendor).where(or_(Vendor.vat_id == vat_id, by_name))
-             .order_by(case((Vendor.vat_id == vat_id, 0), else_=1), Vendor.id).limit(1))
-    return session.scalars(query).first()
+        return session.scalars(_BY_NAME, {"key": counterparty_key(name)}).one_or_none()
+    return session.scalars(_BY_VAT_ID_OR_NAME, {"vat_id": vat_id, "key": counterparty_key(name)}).first()
 
 
 def changed_details(vendor: Vendor, iban: str | None, vat_id: str | None) -> list[str]:
@@ -65,12 +69,13 @@ def learn_vendor(session: Session, name: str, vat_id: str | None, iban: str | No
     """The vendor row for ``name`` (created when new; a parallel writer's row is taken instead),
     with the details it did not have yet filled in."""
     if vendor is None:
-        created = session.scalars(insert_ignoring_conflicts(session, Vendor, ["name_key"]).values(
-            name=name, name_key=counterparty_key(name), vat_id=vat_id, iban=iban, default_currency=currency,
-        ).returning(Vendor)).one_or_none()
+        created = session.scalars(insert_ignoring_conflicts(session, Vendor, ["name_key"]).returning(Vendor), {
+            "name": name, "name_key": counterparty_key(name), "vat_id": vat_id, "iban": iban,
+            "default_currency": currency,
+        }).one_or_none()
         if created is not None:
             return created  # new, with exactly these details
-        vendor = session.scalars(select(Vendor).where(Vendor.name_key == counterparty_key(name))).one()
+        vendor = session.scalars(_BY_NAME, {"key": counterparty_key(name)}).one()
     vendor.vat_id = vendor.vat_id or vat_id
     vendor.iban = vendor.iban or iban
     vendor.default_currency = vendor.default_currency or currency
