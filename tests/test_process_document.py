@@ -101,3 +101,26 @@ def _report_pdf() -> bytes:
 
 
 assert CORPUS.is_dir()
+
+
+def test_a_claim_does_not_wait_for_the_disk_but_the_saved_invoice_does(settings):
+    """A claim lost in a crash only means the document is read again; on PostgreSQL its commit is
+    asynchronous, and the setting ends with the claim's transaction."""
+    from sqlalchemy import text
+
+    from tasks import document_processing
+    from tasks.intake import ingest_bytes
+
+    with session_scope() as session:
+        document_id = ingest_bytes(session, settings.documents_dir, corpus_cases(scanned=False)[0].read_bytes(),
+                                   "invoice.pdf", "folder").document_id
+    postgres = settings.database.url.startswith("postgresql")
+    with session_scope() as session:
+        claim = document_processing.claim_document(session, settings.documents_dir, document_id)
+        assert claim.document_id == document_id
+        if postgres:
+            assert session.execute(text("SHOW synchronous_commit")).scalar_one() == "off"
+    with session_scope() as session:
+        assert session.get(Document, document_id).status == "processing"
+        if postgres:
+            assert session.execute(text("SHOW synchronous_commit")).scalar_one() == "on"
