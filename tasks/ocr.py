@@ -29,7 +29,8 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tasks import unread_ink
+from tasks import labels, unread_ink
+from tasks.fields import fold
 from tasks.unread_ink import RELIABLE_WORD_CONFIDENCE, Word
 
 logger = logging.getLogger(__name__)
@@ -223,10 +224,21 @@ def read_page(job: OcrJob) -> OcrPage:
 
 # ---------------------------------------------------------------- text the layout analysis dropped
 
-def _first_language(job: OcrJob) -> str:
-    """The first of the job's languages: loading one model instead of several is most of the
-    cost of reading a few patches again."""
-    return job.languages.split("+")[0]
+# The tesseract language pack of each language the invoice vocabulary knows.
+_LANGUAGE_PACKS = {"en": "eng", "de": "deu", "fr": "fra", "nl": "nld"}
+
+
+def page_language(words: list[Word], languages: str) -> str:
+    """The one configured language pack (of ``languages``, '+'-joined) the page's words are
+    written in, judged by the invoice words of each language on it; the first configured one
+    when it cannot tell. Text the layout analysis dropped is read again in this language only:
+    loading one model instead of several is most of the cost of reading a few patches again."""
+    configured = languages.split("+")
+    text = fold(" ".join(w[0] for w in words))
+    patterns = {_LANGUAGE_PACKS[code]: pattern for code, pattern in labels.LANGUAGE_WORDS.items()}
+    counts = {pack: len(patterns[pack].findall(text)) for pack in configured if pack in patterns}
+    best = max(counts, key=lambda pack: counts[pack], default=None)  # the first configured on a tie
+    return best if best is not None and counts[best] > 0 else configured[0]
 
 
 def _with_dropped_text(words: list[Word], path: str, job: OcrJob, folder: str, ends: float) -> list[Word]:
@@ -242,7 +254,8 @@ def _with_dropped_text(words: list[Word], path: str, job: OcrJob, folder: str, e
         return words
     sheet, tops = unread_ink.sheet(ink, patches, folder)
     try:
-        read, _ = _read_words(sheet, job, _time_left(ends), layout="--psm 6", languages=_first_language(job))
+        read, _ = _read_words(sheet, job, _time_left(ends), layout="--psm 6",
+                               languages=page_language(words, job.languages))
     except RuntimeError:
         logger.info("page %d: no time left to read again what the page layout dropped", job.index + 1)
         return words

@@ -146,3 +146,41 @@ def test_a_page_read_in_full_is_read_once_rules_and_frames_notwithstanding(tmp_p
     monkeypatch.setattr(ocr, "_read_words", counted)
     page = read_page(OcrJob(str(path), "image", 0, "eng"))
     assert layouts == ["--psm 3"] and {"1,800.00", "2,142.00"} <= {w[0] for w in page.words}
+
+
+def test_the_language_of_a_page_is_told_by_its_invoice_words():
+    from tasks.ocr import page_language
+
+    def words(text: str) -> list:
+        return [(w, 0.0, 0.0, 1.0, 1.0, 0.9, 1) for w in text.split()]
+
+    configured = "eng+deu+fra+nld"
+    assert page_language(words("Rechnung Datum Betrag netto MwSt Summe"), configured) == "deu"
+    assert page_language(words("Facture Montant HT TVA Échéance"), configured) == "fra"
+    assert page_language(words("Factuur Bedrag BTW Vervaldatum Totaal"), configured) == "nld"
+    assert page_language(words("Invoice Amount due Payment terms"), configured) == "eng"
+    assert page_language(words("12 34,50"), "deu+eng") == "deu"  # cannot tell: the first configured
+    assert page_language(words("Rechnung Datum Betrag"), "eng+fra") in {"eng", "fra"}  # only configured packs
+
+
+def test_dropped_text_is_read_again_in_the_language_of_the_page(tmp_path, monkeypatch):
+    """Read again in German, a German label keeps its umlaut."""
+    from tasks import ocr
+
+    path = tmp_path / "page.png"
+    _text_image(["Rechnung Nr. 2024-17   Datum 05.02.2024", "Summe netto 100,00   MwSt 19,00",
+                 "Betrag 119,00 EUR", "Fälligkeit 19.02.2024"], size=(1240, 400)).save(path, dpi=(300, 300))
+    read_words = ocr._read_words
+    rereads = []
+
+    def leaving_out_the_last_line(image, job, timeout, layout="--psm 3", languages=None):
+        words, mean = read_words(image, job, timeout, layout, languages)
+        if layout == "--psm 3":
+            return [w for w in words if w[2] < 220], mean
+        rereads.append(languages)
+        return words, mean
+
+    monkeypatch.setattr(ocr, "_read_words", leaving_out_the_last_line)
+    page = read_page(OcrJob(str(path), "image", 0, "eng+deu"))
+    assert rereads == ["deu"]
+    assert "Fälligkeit" in {w[0] for w in page.words if w[2] >= 220}
