@@ -267,7 +267,8 @@ def parse_date(text: str, order: str = "DMY", languages: tuple[str, ...] = LANGU
 # ---------------------------------------------------------------- payment terms
 
 _TERMS_RES = (
-    re.compile(r"\bnet(?:to)?\s*(\d{1,3})\b(?!\s*[.,]\d)", re.I),
+    # "Net 30", "netto 14", but not the start of an amount ("Summe netto 31'693.17", "netto 1 250,00")
+    re.compile(r"\bnet(?:to)?\s*(\d{1,3})\b(?!\s*[.,'\u2019]\d|[\s\u00a0\u202f]\d{3}\b)", re.I),
     re.compile(r"(\d{1,3})\s*(?:days?|tage?n?|jours?|dagen|dgn)\b", re.I),
 )
 _IMMEDIATE_RE = re.compile(

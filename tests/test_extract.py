@@ -71,6 +71,9 @@ def test_currencies_vat_ids_ibans_and_payment_terms():
     assert find_ibans("IBAN: DE88 3704 0044 0532 0130 00") == []  # wrong check digits
     assert [payment_terms_days(t) for t in ("Net 30", "Zahlbar innerhalb von 14 Tagen", "Paiement à 45 jours",
                                             "Betaling binnen 21 dagen", "Due upon receipt")] == [30, 14, 45, 21, 0]
+    # a net amount is not a payment term
+    assert [payment_terms_days(t) for t in ("summe netto 31'693.17 chf", "summe netto 31\u2019693.17", "netto 1 250,00 eur",
+                                            "total net 12.50", "zahlungsziel: 45 tage netto")] == [None, None, None, None, 45]
 
 
 def test_uk_vat_numbers_printed_without_their_prefix():
