@@ -169,6 +169,13 @@ def _stacked(piece: list[Word], row: list[Word], height: float, ocr: bool) -> bo
     return False
 
 
+def _nearest(piece: list[Word], row: list[Word]) -> list[Word]:
+    """The word of ``row`` horizontally nearest to ``piece`` (overlapping, or across the
+    smallest gap)."""
+    left, right = min(w[1] for w in piece), max(w[3] for w in piece)
+    return [min(row, key=lambda w: max(w[1] - right, left - w[3], 0.0))]
+
+
 def _shares_a_baseline(piece: list[Word], row: list[Word], offset: float, height: float) -> bool:
     """Whether a text layer's word (``height`` high, ``offset`` from the middle of ``row``) stands
     on the line of ``row`` rather than on the next one of closely set lines: near its middle, or
@@ -190,7 +197,12 @@ def build_lines(words: list[Word], page: int, line_keys: list[int] | None = None
     for piece in pieces:
         centre = _centre(piece)
         height = max(w[4] - w[2] for w in piece)
-        offset = centre - centres / len(rows[-1]) if rows else 0.0  # from the last row's middle
+        if not rows:
+            offset = 0.0
+        elif line_keys is not None:  # from the words of the last row nearest to it: a scan's columns drift apart
+            offset = centre - _centre(_nearest(piece, rows[-1]))
+        else:  # from the last row's middle
+            offset = centre - centres / len(rows[-1])
         joins = (rows and top - height * 0.1 <= centre <= bottom + height * 0.1 and abs(offset) < height * 0.6
                  and (line_keys is not None or _shares_a_baseline(piece, rows[-1], offset, height))
                  and not _stacked(piece, rows[-1], height, ocr=line_keys is not None))

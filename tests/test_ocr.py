@@ -184,3 +184,18 @@ def test_dropped_text_is_read_again_in_the_language_of_the_page(tmp_path, monkey
     page = read_page(OcrJob(str(path), "image", 0, "eng+deu"))
     assert rereads == ["deu"]
     assert "Fälligkeit" in {w[0] for w in page.words if w[2] >= 220}
+
+
+def test_a_word_of_a_scan_joins_the_line_of_the_words_beside_it_not_the_middle_of_a_long_line():
+    """A label read again on its own ("Date") stands level with the value beside it, while the
+    other column of the same line sits lower on a skewed scan."""
+    from tasks.text import build_lines
+
+    words = [("Menuiserie", 148.0, 150.0, 381.0, 214.0, 0.9), ("Lefèbvre", 395.0, 154.0, 575.0, 188.0, 0.9),
+             ("SARL", 590.0, 156.0, 699.0, 188.0, 0.9),
+             (":", 1338.0, 192.0, 1343.0, 207.0, 0.9), ("18/06/2024", 1355.0, 187.0, 1504.0, 208.0, 0.9),
+             ("Date", 1215.0, 187.0, 1275.0, 207.0, 0.9),
+             ("Echéance", 1215.0, 228.0, 1328.0, 250.0, 0.9), ("18/07/2024", 1355.0, 230.0, 1504.0, 251.0, 0.9)]
+    lines = build_lines(words, 1, [1, 1, 1, 1, 1, 10_001, 2, 2])
+    assert [" ".join(line.text.split()) for line in lines] == ["Menuiserie Lefèbvre SARL Date : 18/06/2024",
+                                                               "Echéance 18/07/2024"]
