@@ -359,8 +359,14 @@ def _amount_lines(reader: Reader) -> dict[str, list[Found]]:
                 label = f"{label} {folded}".strip()
                 label_cells.append(position)
                 continue
-            label = f"{label} {folded[: amounts[0][1]]}".strip()
-            role = _amount_role(label) if len(label) <= 70 else None
+            own = folded[: amounts[0][1]].strip()
+            nearest = own or (reader.folded[index][label_cells[-1]] if label_cells else "")
+            label = f"{label} {own}".strip()
+            # The label next to the amount decides; the words before it only when it names no role
+            # ("Taux Base HT | Montant | Total TVA | 494,25": a VAT summary's headings stand left of "Total TVA").
+            role = _amount_role(nearest) if len(nearest) <= 70 else None
+            if role is None:
+                role = _amount_role(label) if len(label) <= 70 else None
             if role is not None:
                 roles[role].append(Found(amounts[-1][0], 1.0, line, cell))
             label, label_cells = "", []

@@ -248,3 +248,35 @@ def test_templates_check_says_which_template_matches_and_why(tmp_path, cli_env):
 def test_the_example_templates_load():
     names = {t.name for t in load_yaml_templates(Path(__file__).parent.parent / "templates")}
     assert {"example-telecom", "example-supplier-credit-notes"} <= names
+
+
+def html_pdf(html: str) -> bytes:
+    """An A4 PDF drawn from HTML by pymupdf's HTML engine (tables set as a real invoice sets them)."""
+    import io
+
+    story = pymupdf.Story(f'<html><body style="font-family: sans-serif; font-size: 9.5pt">{html}</body></html>')
+    buffer = io.BytesIO()
+    writer = pymupdf.DocumentWriter(buffer)
+    page, more = pymupdf.paper_rect("a4"), True
+    while more:
+        device = writer.begin_page(page)
+        more, _ = story.place(page + (40, 40, -40, -40))
+        story.draw(device)
+        writer.end_page()
+    writer.close()
+    return buffer.getvalue()
+
+
+def test_the_label_next_to_an_amount_decides_its_role():
+    """A VAT summary set left of the totals: its headings ("Base HT") do not make "Total TVA" a net."""
+    pdf = html_pdf(
+        "<p>Atelier Noir SARL</p><p>Facture n° F-88 du 03/03/2025</p>"
+        '<table style="width:100%"><tr><td style="width:230pt"><b>Récapitulatif TVA</b><table>'
+        '<tr><td>Taux</td><td>Base HT</td><td>Montant TVA</td></tr>'
+        '<tr><td>5,5 %</td><td>1 000,00</td><td>55,00</td></tr><tr><td>20 %</td><td>500,00</td><td>100,00</td></tr></table></td>'
+        '<td><table style="width:100%"><tr><td>Total HT</td><td>1 500,00 €</td></tr><tr><td>Total TVA</td><td>155,00 €</td></tr>'
+        "<tr><td>Total TTC</td><td>1 655,00 €</td></tr></table></td></tr></table>")
+    result = understand_bytes(pdf, "recap.pdf", OCR)
+    assert (result.value("net"), result.value("tax"), result.value("total")) == (
+        Decimal("1500.00"), Decimal("155.00"), Decimal("1655.00"))
+    assert result.fields["tax"].note is None  # read beside "Total TVA", not worked out as total - net
