@@ -343,14 +343,14 @@ def _amount_lines(reader: Reader) -> dict[str, list[Found]]:
         whole = reader.joined[index]
         if labels.NOT_AMOUNT.search(whole):
             continue
-        columns = _column_totals(reader, index)
+        columns = _column_totals(reader, index) or _values_under_headings(reader, index)
         if columns:
             for role, found in columns:
                 roles[role].append(found)
             continue
         for position, cell in enumerate(line.cells):
             folded = reader.folded[index][position]
-            amounts = find_amounts(cell.text)
+            amounts = [a for a in find_amounts(cell.text) if not _PAGE_NUMBER.search(folded[: a[1]])]
             if amounts and find_dates(cell.text):
                 amounts = []
             if amounts and _BASE.search(folded[: amounts[-1][1]]) and _amount_follows(line, position):
@@ -409,15 +409,53 @@ def _column_totals(reader: Reader, index: int) -> list[tuple[str, Found]] | None
 def _header_roles(reader: Reader, index: int, left: float, count: int) -> list[str]:
     """The amount roles of the column headings of line ``index`` right of ``left``, one per
     cell; or one per word when headings set close together were read as one cell
-    ("Netto MwSt. Brutto") and only that gives ``count`` columns."""
+    ("Netto MwSt. Brutto") and only that gives ``count`` columns, leaving out a word that only
+    says "amount" where it stands beside one that names the column ("Montant HT TVA Montant TTC")."""
     line = reader.lines[index]
     headings = [folded for cell, folded in zip(line.cells, reader.folded[index], strict=True) if cell.x1 > left]
     roles = [role for role in map(_amount_role, headings) if role]
     if len(roles) != count:
-        by_word = [role for role in map(_amount_role, " ".join(headings).split()) if role]
+        words = [(word, _amount_role(word)) for word in " ".join(headings).split()]
+        by_word = [role for _, role in words if role]
         if len(by_word) == count:
             return by_word
+        named = [role for word, role in words if role and (role != "total" or labels.TOTAL_STRONG.search(word))]
+        if len(named) == count:
+            return named
     return roles
+
+
+def _values_under_headings(reader: Reader, index: int) -> list[tuple[str, Found]] | None:
+    """A row of amounts alone under a row of amount headings ("Excl. VAT | VAT | Incl. VAT" over
+    "69.16 13.82 | 82.98"): each amount takes the role of its heading, in order. Not the first
+    of several such rows (a table of VAT rates)."""
+    line = reader.lines[index]
+    amounts = _amounts_only(line)
+    if index == 0 or not amounts or len(amounts) < 2:
+        return None
+    above = reader.lines[index - 1]
+    if above.page != line.page or line.y0 - above.y1 > 2 * max(line.size, 1) or _amounts_only(above):
+        return None
+    if index + 1 < len(reader.lines) and _amounts_only(reader.lines[index + 1]):
+        return None
+    header = _header_roles(reader, index - 1, line.cells[0].x0 - line.size, len(amounts))
+    if len(header) != len(amounts) or len(set(header)) != len(header):
+        return None
+    return [(role, Found(value, 0.9, line, cell)) for role, (value, cell) in zip(header, amounts, strict=True)]
+
+
+_NOT_AMOUNT_TEXT = re.compile(r"[^\W\d_]{4,}")
+
+
+def _amounts_only(line: Line) -> list[tuple[Decimal, Cell]]:
+    """The amounts of a line whose every cell holds amounts and no words; else []."""
+    found = []
+    for cell in line.cells:
+        amounts = find_amounts(cell.text)
+        if not amounts or _NOT_AMOUNT_TEXT.search(cell.text) or find_dates(cell.text):
+            return []
+        found += [(value, cell) for value, _, _ in amounts]
+    return found
 
 
 def _lower_right(reader: Reader, index: int, position: int) -> Found | None:
@@ -434,6 +472,7 @@ def _lower_right(reader: Reader, index: int, position: int) -> Found | None:
     return Found(value, 0.8, lower, lower.cells[0]) if value is not None else None
 
 
+_PAGE_NUMBER = re.compile(r"\b(?:page|seite|pagina|blad|blatt)\s*(?:\d+\s*(?:of|von|sur|de|van|/)\s*)?$")
 _BASE = re.compile(r"\b(?:on|of|from|auf|von|sur|de|over|van|op)\s*[€£$]?\s*$")
 
 

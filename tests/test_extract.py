@@ -280,3 +280,28 @@ def test_the_label_next_to_an_amount_decides_its_role():
     assert (result.value("net"), result.value("tax"), result.value("total")) == (
         Decimal("1500.00"), Decimal("155.00"), Decimal("1655.00"))
     assert result.fields["tax"].note is None  # read beside "Total TVA", not worked out as total - net
+
+
+def test_amounts_under_their_column_headings():
+    """A row of amounts under "Excl. VAT | VAT | Incl. VAT" (amounts set close together read as one
+    cell); a VAT table's total row under "Montant HT TVA Montant TTC"; "Page 1 of 1" is no amount."""
+    marketplace = html_pdf(
+        '<table style="width:100%"><tr><td><b>VAT Invoice</b></td><td style="text-align:right">Page 1 of 1</td></tr></table>'
+        "<p>Sold by Kettle Homeware Ltd · Invoice # KH-913 · Invoice date 9 January 2025</p>"
+        '<table style="margin-left:230pt; width:255pt"><tr><td>Invoice total</td><td style="text-align:right">Excl. VAT</td>'
+        '<td style="text-align:right">VAT</td><td style="text-align:right">Incl. VAT</td></tr><tr><td></td><td style="text-align:right">'
+        '£69.16</td><td style="text-align:right">£13.82</td><td style="text-align:right"><b>£82.98</b></td></tr></table>')
+    result = understand_bytes(marketplace, "marketplace.pdf", OCR)
+    assert (result.value("net"), result.value("tax"), result.value("total")) == (
+        Decimal("69.16"), Decimal("13.82"), Decimal("82.98"))
+    folio = html_pdf(
+        "<p>Hôtel du Port SAS · Facture N° 4411 · Date 17/06/2025</p>"
+        '<table style="width:100%"><tr><td>Taux TVA</td><td style="text-align:right">Montant HT</td><td style="text-align:right">TVA</td>'
+        '<td style="text-align:right">Montant TTC</td></tr><tr><td>10,00 %</td><td style="text-align:right">265,45</td>'
+        '<td style="text-align:right">26,55</td><td style="text-align:right">292,00</td></tr><tr><td>20,00 %</td>'
+        '<td style="text-align:right">25,00</td><td style="text-align:right">5,00</td><td style="text-align:right">30,00</td></tr>'
+        '<tr><td>Total</td><td style="text-align:right">290,45</td><td style="text-align:right">31,55</td>'
+        '<td style="text-align:right">322,00</td></tr></table>')
+    result = understand_bytes(folio, "folio.pdf", OCR)
+    assert (result.value("net"), result.value("tax"), result.value("total")) == (
+        Decimal("290.45"), Decimal("31.55"), Decimal("322.00"))
