@@ -14,7 +14,7 @@ from difflib import SequenceMatcher
 
 from tasks import labels
 from tasks.extract import FieldValue, Found, Reader, _fold
-from tasks.fields import find_ibans, find_unprefixed_gb_vat, find_vat_ids
+from tasks.fields import find_ibans, find_unprefixed_gb_vat, find_vat_ids, fold
 from tasks.text import Line
 
 _VAT_HINT = re.compile(r"\b(?:ATU|CHE|[A-Z]{2})[\s.-]?\d")
@@ -142,6 +142,11 @@ def _vendor(reader: Reader, block: set[int]) -> FieldValue | None:
         scored = [(s + 0.75 * min(max(counts[family[_fold(n)]], 1) - 1, 2), n, ln, p) for s, n, ln, p in candidates]
         score, name, line, position = max(scored, key=lambda item: item[0])
         name = spelling.get(family[_fold(name)], name)  # the spelling the document uses most
+        if _company_name(name) is None:  # a letterhead: the legal name that holds it, if the page prints one
+            legal = [item for item in sorted(scored, key=lambda item: -item[0]) if _company_name(item[1])]
+            fuller = next((item for item in legal if _holds_words(item[1], name)), None)
+            if fuller is not None:
+                name, line, position = spelling.get(family[_fold(fuller[1])], fuller[1]), fuller[2], fuller[3]
         confidence = 0.9 if score >= 2.5 else 0.75
         return reader.value(Found(name, confidence, line, line.cells[position]))
     # No legal form anywhere: the largest words near the top of the first page.
@@ -152,6 +157,16 @@ def _vendor(reader: Reader, block: set[int]) -> FieldValue | None:
         if _plain_name(text):
             return reader.value(Found(text, 0.55, line, line.cells[0]))
     return None
+
+
+_WORD = re.compile(r"\w+")
+
+
+def _holds_words(name: str, headline: str) -> bool:
+    """Whether ``name`` holds the words of ``headline`` in a row ("Dupuis Plomberie Chauffage SAS"
+    holds the letterhead "DUPUIS", "Cateringbedrijf Smaakvol B.V." holds "Smaakvol")."""
+    words, held = _WORD.findall(fold(headline)), _WORD.findall(fold(name))
+    return bool(words) and any(held[i : i + len(words)] == words for i in range(len(held) - len(words) + 1))
 
 
 def _name_families(keys: Counter[str]) -> dict[str, str]:

@@ -305,3 +305,11 @@ def test_amounts_under_their_column_headings():
     result = understand_bytes(folio, "folio.pdf", OCR)
     assert (result.value("net"), result.value("tax"), result.value("total")) == (
         Decimal("290.45"), Decimal("31.55"), Decimal("322.00"))
+
+
+def test_a_letterhead_is_read_as_the_legal_name_that_holds_it():
+    pdf = html_pdf(
+        '<p><b style="font-size:20pt">fibrelink</b></p><p>Bill number: B77120455 · Bill date: 12 March 2025</p>'
+        "<p>Total to pay £57.30</p><p>Questions? Call 0330 808 1234.</p><p style=\"font-size:7pt\">Fibrelink Broadband Ltd, "
+        "3 Wellington Place, Leeds LS1 4AP. Registered in England and Wales, company number 11223344.</p>")
+    assert understand_bytes(pdf, "bill.pdf", OCR).value("vendor") == "Fibrelink Broadband Ltd"
