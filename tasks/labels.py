@@ -84,6 +84,11 @@ CUSTOMER = _any(
     r"\bclient\b(?!\s*(?:no|nr|n°|number|id|ref))", r"\brechnungsempfanger\b", r"\brechnungsadresse\b", r"\bkunde\b(?!n)", r"\bempfanger\b",
     r"\bfacture\s*a\b", r"\badresse\s*de\s*facturation\b", r"\bfactuur\s*aan\b", r"\bgefactureerd\s*aan\b", r"\bklant\b(?!nummer)",
 )
+# A delivery address: the customer's too, read only to keep its names from being the vendor's.
+DELIVERY_ADDRESS = _any(
+    r"\bship(?:ped)?\s*to\b", r"\bdeliver(?:y|ed)?\s*(?:to|address)\b", r"\blieferadresse\b", r"\blieferanschrift\b",
+    r"\badresse\s*de\s*livraison\b", r"\blivre\s*a\b", r"\bafleveradres\b", r"\bleveringsadres\b", r"\bbezorgadres\b",
+)
 VENDOR = _any(
     r"^from\b", r"\bseller\b", r"\bsupplier\b(?!\s*(?:no|nr|number|id))", r"\bvendor\b(?!\s*(?:no|nr|number|id))",
     r"\bissued\s*by\b", r"\blieferant\b(?!en)", r"\bverkaufer\b", r"\brechnungssteller\b", r"\bfournisseur\b", r"\bvendeur\b",

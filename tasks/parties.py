@@ -15,34 +15,61 @@ from difflib import SequenceMatcher
 from tasks import labels
 from tasks.extract import FieldValue, Found, Reader, _fold
 from tasks.fields import find_ibans, find_unprefixed_gb_vat, find_vat_ids, fold
-from tasks.text import Line
+from tasks.text import Cell, Line
 
 _VAT_HINT = re.compile(r"\b(?:ATU|CHE|[A-Z]{2})[\s.-]?\d")
 _IBAN_START = re.compile(r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{1,4})*$")
 _SEPARATORS = re.compile(r"\s+[·•|–]\s+|\s{3,}|,\s+(?=\d)|\s+-\s+")
 
 
-def _customer_block(reader: Reader) -> tuple[FieldValue | None, set[int]]:
-    """The customer name and the indexes of the lines of the customer's address block."""
-    block: set[int] = set()
+# The lines of the customer's address block, each with the stretch (left, right) of the line
+# the block covers: a vendor's name beside it in another column stays a candidate.
+Block = dict[int, tuple[float, float]]
+_WHOLE_LINE = (float("-inf"), float("inf"))
+# "N° client", "Code client": a customer number's label, not the customer's name.
+_NUMBER_WORD = re.compile(r"(?:\bn[°o.]?|\bnr\.?|\bnumero|\bcode|\bnummer)\s*$")
+
+
+def _add(block: Block, index: int, left: float, right: float) -> None:
+    old = block.get(index)
+    block[index] = (min(old[0], left), max(old[1], right)) if old else (left, right)
+
+
+def in_block(block: Block, index: int, cell: Cell) -> bool:
+    """Whether ``cell`` of line ``index`` lies in the customer's block."""
+    span = block.get(index)
+    return span is not None and cell.x0 < span[1] and cell.x1 > span[0]
+
+
+def _customer_block(reader: Reader) -> tuple[FieldValue | None, Block]:
+    """The customer name and the customer's address block (and a delivery address's)."""
+    block: Block = {}
     name: FieldValue | None = None
     for index, line in enumerate(reader.lines):
         for position, folded in enumerate(reader.folded[index]):
             match = labels.CUSTOMER.search(folded)
+            delivery = None if match else labels.DELIVERY_ADDRESS.search(folded)
+            if match is not None and _NUMBER_WORD.search(folded[: match.start()]):
+                continue
+            match = match or delivery
             if match is None or match.start() > 3:
                 continue
             cell = line.cells[position]
-            found = reader._after(index, position, match.end(), Reader.words, below=2)
-            if found is not None and name is None and not re.search(r"\d{4,}", found.value):
-                name = reader.value(Found(found.value, 0.8, found.line, found.cell))
-            block.add(index)
+            if delivery is None:
+                found = reader._after(index, position, match.end(), Reader.words, below=2)
+                if found is not None and name is None and not re.search(r"\d{4,}", found.value):
+                    name = reader.value(Found(found.value, 0.8, found.line, found.cell))
+            column = [c for c in line.cells[position:] if c is cell or c.x0 - cell.x1 < 4 * line.size]
+            _add(block, index, cell.x0 - line.size, max(c.x1 for c in column[:2]))
             for offset, lower in enumerate(reader.lines[index + 1 : index + 7], start=index + 1):
                 if lower.page != line.page or lower.y0 - line.y1 > 8 * max(line.size, 1):
                     break
-                if any(c.x0 < cell.x1 + 4 * line.size and c.x1 > cell.x0 - line.size for c in lower.cells):
-                    block.add(offset)
+                under = [c for c in lower.cells if c.x0 < cell.x1 + 4 * line.size and c.x1 > cell.x0 - line.size]
+                if under:
+                    _add(block, offset, min(c.x0 for c in under), max(c.x1 for c in under))
     for index, x0 in _customer_vat_cells(reader):
-        block |= _address_above(reader, index, x0)
+        for above, span in _address_above(reader, index, x0).items():
+            _add(block, above, *span)
     return name, block
 
 
@@ -58,17 +85,19 @@ def _customer_vat_cells(reader: Reader) -> list[tuple[int, float]]:
             if any(_is_customer_vat(folded, start) for _, start, _ in find_vat_ids(cell.text))]
 
 
-def _address_above(reader: Reader, index: int, x0: float) -> set[int]:
+def _address_above(reader: Reader, index: int, x0: float) -> Block:
     """Line ``index`` and the address lines stacked right above it from the left edge ``x0``
     (the customer's VAT id closes the customer's address block)."""
-    block, lower = {index}, reader.lines[index]
+    lower = reader.lines[index]
+    block: Block = {index: (x0 - lower.size, max(c.x1 for c in lower.cells if c.x1 > x0))}
     for above in range(index - 1, max(-1, index - 7), -1):
         line = reader.lines[above]
         if line.page != lower.page or lower.y0 - line.y1 > 1.5 * max(lower.size, 1):
             break
-        if not any(abs(c.x0 - x0) < lower.size for c in line.cells):
+        aligned = [c for c in line.cells if abs(c.x0 - x0) < lower.size]
+        if not aligned:
             break
-        block.add(above)
+        block[above] = (x0 - lower.size, max(c.x1 for c in aligned))
         lower = line
     return block
 
@@ -106,9 +135,9 @@ def _tagline(folded: str, match: re.Match[str]) -> bool:
     return bool(_POSSESSIVE.search(folded[: match.start()]) or _OF_WHAT.match(folded, match.end()))
 
 
-def _vendor(reader: Reader, block: set[int]) -> FieldValue | None:
+def _vendor(reader: Reader, block: Block) -> FieldValue | None:
     labelled = [f for f in reader.labelled(labels.VENDOR, Reader.words, below=1, skip=_tagline)
-                if reader.lines.index(f.line) not in block]
+                if not in_block(block, reader.lines.index(f.line), f.cell)]
     if labelled:
         name = _company_name(labelled[0].value) or labelled[0].value
         return reader.value(Found(name, 0.85, labelled[0].line, labelled[0].cell))
@@ -126,7 +155,7 @@ def _vendor(reader: Reader, block: set[int]) -> FieldValue | None:
                 continue
             key = _fold(name)
             names[key] += 1
-            if index in block:
+            if in_block(block, index, cell):
                 continue
             score = min(line.size / median, 3.0)
             if line.page == first_page and line.y0 < height * 0.3:
@@ -151,7 +180,7 @@ def _vendor(reader: Reader, block: set[int]) -> FieldValue | None:
         return reader.value(Found(name, confidence, line, line.cells[position]))
     # No legal form anywhere: the largest words near the top of the first page.
     top = [(line.size, index, line) for index, line in enumerate(reader.lines[:15])
-           if line.page == first_page and index not in block and line.y0 < height * 0.35]
+           if line.page == first_page and not in_block(block, index, line.cells[0]) and line.y0 < height * 0.35]
     for _, index, line in sorted(top, key=lambda item: (-item[0], item[1])):
         text = line.cells[0].text.strip()
         if _plain_name(text):
@@ -187,28 +216,29 @@ def _plain_name(text: str) -> bool:
     label such as "Leistungsdatum")."""
     folded = _fold(text)
     return (Reader.words(text) == text and not re.search(r"\d", text) and len(text.split()) <= 6
-            and not labels.INVOICE_WORDS.search(folded) and not labels.CUSTOMER.search(folded)
+            and not labels.INVOICE_WORDS.search(folded) and not labels.CREDIT_NOTE.search(folded)
+            and not labels.CUSTOMER.search(folded)
             and not _FIELD_NOUN.search(folded))
 
 
-def _headline_names(reader: Reader, block: set[int], page: int, above: float,
+def _headline_names(reader: Reader, block: Block, page: int, above: float,
                     median: float) -> list[tuple[float, str, Line, int]]:
     """Names without a legal form printed as a letterhead (much larger than the body text, at
     the top of the first page); they compete with the legal-form names, a little behind."""
     found = []
     for index, line in enumerate(reader.lines[:15]):
         text = line.cells[0].text.strip()
-        if (line.page == page and index not in block and line.y0 < above and line.size >= 1.4 * median
+        if (line.page == page and not in_block(block, index, line.cells[0]) and line.y0 < above and line.size >= 1.4 * median
                 and _company_name(text) is None and _plain_name(text)):
             found.append((min(line.size / median, 3.0) + 0.5, text, line, 0))
     return found
 
 
-def _vat_id(reader: Reader, block: set[int]) -> FieldValue | None:
+def _vat_id(reader: Reader, block: Block) -> FieldValue | None:
     return _prefixed_vat_id(reader, block) or _unprefixed_vat_id(reader, block)
 
 
-def _unprefixed_vat_id(reader: Reader, block: set[int]) -> FieldValue | None:
+def _unprefixed_vat_id(reader: Reader, block: Block) -> FieldValue | None:
     """A UK VAT number labelled but printed without "GB", outside the customer's block."""
     for index, line in enumerate(reader.lines):
         if index in block or "vat" not in reader.joined[index]:
@@ -220,7 +250,7 @@ def _unprefixed_vat_id(reader: Reader, block: set[int]) -> FieldValue | None:
     return None
 
 
-def _prefixed_vat_id(reader: Reader, block: set[int]) -> FieldValue | None:
+def _prefixed_vat_id(reader: Reader, block: Block) -> FieldValue | None:
     best: tuple[float, Found] | None = None
     for index, line in enumerate(reader.lines):
         if not _VAT_HINT.search(line.text):
@@ -239,7 +269,7 @@ def _prefixed_vat_id(reader: Reader, block: set[int]) -> FieldValue | None:
     return reader.value(best[1]) if best else None
 
 
-def _iban(reader: Reader, block: set[int]) -> FieldValue | None:
+def _iban(reader: Reader, block: Block) -> FieldValue | None:
     best: tuple[float, Found] | None = None
     for index, line in enumerate(reader.lines):
         text = " ".join(line.text.split())
@@ -253,10 +283,10 @@ def _iban(reader: Reader, block: set[int]) -> FieldValue | None:
     return reader.value(best[1]) if best else None
 
 
-def _window_address(reader: Reader, vendor: FieldValue | None) -> tuple[FieldValue | None, set[int]]:
+def _window_address(reader: Reader, vendor: FieldValue | None) -> tuple[FieldValue | None, Block]:
     """A letter's address window: the line below the small sender line "Vendor · Street · City"."""
     if vendor is None:
-        return None, set()
+        return None, {}
     key = _fold(str(vendor.value))
     for index, line in enumerate(reader.lines[:40]):
         folded = " ".join(reader.folded[index])
@@ -268,15 +298,16 @@ def _window_address(reader: Reader, vendor: FieldValue | None) -> tuple[FieldVal
                           lower.cells[0].text, flags=re.I)
             name = Reader.words(text)
             if name and key not in _fold(name):
-                return reader.value(Found(name, 0.7, lower, lower.cells[0])), {index + 1, index + 2, index + 3}
-    return None, set()
+                return reader.value(Found(name, 0.7, lower, lower.cells[0])), dict.fromkeys(
+                    (index + 1, index + 2, index + 3), _WHOLE_LINE)
+    return None, {}
 
 
 def party_fields(reader: Reader) -> dict[str, FieldValue]:
     customer, block = _customer_block(reader)
     if customer is None:
         customer, window = _window_address(reader, _vendor(reader, block))
-        block |= window
+        block.update(window)
     result = {"customer": customer, "vendor": _vendor(reader, block), "vendor_vat_id": _vat_id(reader, block),
               "iban": _iban(reader, block)}
     if customer and result["vendor"] and _fold(customer.value) == _fold(result["vendor"].value):

@@ -313,3 +313,22 @@ def test_a_letterhead_is_read_as_the_legal_name_that_holds_it():
         "<p>Total to pay £57.30</p><p>Questions? Call 0330 808 1234.</p><p style=\"font-size:7pt\">Fibrelink Broadband Ltd, "
         "3 Wellington Place, Leeds LS1 4AP. Registered in England and Wales, company number 11223344.</p>")
     assert understand_bytes(pdf, "bill.pdf", OCR).value("vendor") == "Fibrelink Broadband Ltd"
+
+
+def test_the_vendor_beside_the_customer_block_and_not_in_a_delivery_address():
+    """Two address columns side by side: "Bill to" keeps its own column, not the whole line; a
+    "Ship to" column is the customer's too."""
+    pdf = html_pdf(
+        "<p><b>Invoice</b></p><p>Invoice number 8F3A-0007 · Date of issue November 3, 2026</p>"
+        '<table style="width:100%"><tr><td style="width:170pt"><b>Quillstack, Inc.</b><br>548 Market Street<br>San Francisco, CA</td>'
+        "<td style=\"width:170pt\"><b>Bill to</b><br>Harbor Finch<br>1200 Alton Road</td>"
+        "<td><b>Ship to</b><br>Finch Logistics LLC<br>9 Dock Road</td></tr></table>"
+        '<p>Pay online</p><p>Total $1,284.00</p>')
+    result = understand_bytes(pdf, "saas.pdf", OCR)
+    assert result.value("vendor") == "Quillstack, Inc." and result.value("customer") == "Harbor Finch"
+    numbered = html_pdf(
+        "<p><b>Imprimerie Delvaux</b></p><p style=\"font-size:16pt\"><b>NOTE DE CRÉDIT</b></p>"
+        "<table><tr><td>Numéro</td><td>Date</td><td>N° client</td></tr><tr><td>NC-42</td><td>07/04/2025</td><td>3318</td></tr></table>"
+        "<p>Total TVAC -378,13 €</p><p style=\"font-size:7pt\">Imprimerie Delvaux SA · Chaussée de Louvain 233, 5000 Namur</p>")
+    result = understand_bytes(numbered, "nc.pdf", OCR)
+    assert result.value("vendor") == "Imprimerie Delvaux SA" and result.value("customer") is None
