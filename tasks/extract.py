@@ -268,8 +268,12 @@ def _spaced_number(tokens: list[str]) -> str | None:
     return " ".join([tokens[0], *groups])
 
 
+def _other_invoice(folded: str, match: re.Match[str]) -> bool:
+    return bool(labels.OTHER_INVOICE.search(folded[max(0, match.start() - 24) : match.start()]))
+
+
 def _number_field(reader: Reader) -> FieldValue | None:
-    found = list(reader.labelled(labels.INVOICE_NUMBER, reader.number))
+    found = list(reader.labelled(labels.INVOICE_NUMBER, reader.number, skip=_other_invoice))
     if found:
         counts = Counter(f.value for f in found)
         best = max(found, key=lambda f: (counts[f.value], f.score))
@@ -279,6 +283,13 @@ def _number_field(reader: Reader) -> FieldValue | None:
     if titled:
         titled[0].score = 0.7
         return reader.value(titled[0])
+    for index, line in enumerate(reader.lines[:40]):
+        for position, folded in enumerate(reader.folded[index]):
+            if labels.BARE_NUMBER.fullmatch(folded.strip()):
+                bare = reader._after(index, position, len(folded), reader.number, below=2)
+                if bare is not None:
+                    bare.score = 0.7
+                    return reader.value(bare)
     return None
 
 

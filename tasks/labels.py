@@ -19,14 +19,21 @@ def _any(*patterns: str) -> re.Pattern[str]:
 INVOICE_NUMBER = _any(
     rf"\b(?:tax\s*)?invoice\s*{_NO}", rf"\binv\.?\s*{_NO}", rf"\bbill\s*{_NO}",
     rf"\bcredit\s*(?:note|memo)\s*{_NO}", rf"\bdocument\s*{_NO}",
-    rf"\brechnungs?\s*-?\s*{_NO}", r"\bre\.?\s*-\s*nr\b\.?", rf"\bbeleg\s*-?\s*{_NO}", rf"\bgutschrifts?\s*-?\s*{_NO}",
+    rf"\b[a-z]*rechnungs?\s*-?\s*{_NO}", rf"\bhonorarnote\s*-?\s*{_NO}", r"\bre\.?\s*-\s*nr\b\.?", rf"\bbeleg\s*-?\s*{_NO}", rf"\bgutschrifts?\s*-?\s*{_NO}",
     r"\b(?:numero|n°|no|num\.?)\s*(?:de\s*(?:la\s*)?)?(?:facture|l'?avoir|avoir)\b", rf"\bfacture\s*{_NO}",
     rf"\bavoir\s*{_NO}",
     rf"\bfactuur\s*-?\s*{_NO}", r"\bfactuurnr\b\.?", rf"\bcreditnota\s*-?\s*{_NO}",
 )
 # A document title followed by its number ("INVOICE INV-0042", "Rechnung 2024-17"): weaker.
 # Matched only at the start of a cell (``Reader.labelled(..., cell_start=True)``).
-TITLE_NUMBER = re.compile(r"(?:tax\s*)?(?:invoice|rechnung|gutschrift|facture|avoir|factuur|creditnota)\b\s*[:#]?")
+TITLE_NUMBER = re.compile(r"(?:tax\s*)?(?:invoice|[a-z]*rechnung|honorarnote|gutschrift|facture|avoir|factuur|creditnota)\b\s*[:#]?")
+# The number of another invoice the document refers to ("Storno zu Rechnung Nr.", "credit note for
+# invoice no.", "concerne facture n°", "creditnota bij factuur nr."): words just before the label.
+OTHER_INVOICE = re.compile(
+    r"(?:\b(?:zu|zur|betrifft|bezug|storniert|to|for|against|re|regarding|original|related|corrected|sur|concerne|"
+    r"relative?\s*a\s*la|bij|op|betreft|oorspronkelijke|ursprungliche[nr]?|korrigierte[nr]?)\s*:?\s*)$")
+# A number cell of a header row with no word of its own ("Numéro | Date | N° client" over its values).
+BARE_NUMBER = re.compile(r"(?:numero|nummer|number|no\.?|nr\.?|n°|nº)\s*:?")
 
 ISSUE_DATE = _any(
     r"\binvoice\s*date\b", r"\bdate\s*of\s*(?:issue|invoice)\b", r"\bissue\s*date\b", r"\bdate\s*issued\b",

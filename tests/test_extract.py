@@ -332,3 +332,17 @@ def test_the_vendor_beside_the_customer_block_and_not_in_a_delivery_address():
         "<p>Total TVAC -378,13 €</p><p style=\"font-size:7pt\">Imprimerie Delvaux SA · Chaussée de Louvain 233, 5000 Namur</p>")
     result = understand_bytes(numbered, "nc.pdf", OCR)
     assert result.value("vendor") == "Imprimerie Delvaux SA" and result.value("customer") is None
+
+
+def test_the_invoice_number_and_not_the_number_of_the_invoice_it_refers_to():
+    storno = text_pdf(["Büroservice Hartmann e.K.", "Stornorechnung Nr. ST-2025-0009", "Datum: 03.02.2025",
+                       "Storno zu Rechnung Nr.: RE-2025-0143 vom 14.01.2025", "Gesamtbetrag -1.487,50 EUR"])
+    result = understand_bytes(storno, "storno.pdf", OCR)
+    assert (result.value("invoice_number"), result.value("reference")) == ("ST-2025-0009", "RE-2025-0143")
+    honorar = text_pdf(["Steiner Steuerberatung GmbH", "Wien, am 30. April 2025", "Honorarnote Nr. 2025/0234",
+                        "Gesamtbetrag EUR 2.232,00"])
+    assert understand_bytes(honorar, "honorar.pdf", OCR).value("invoice_number") == "2025/0234"
+    header = html_pdf("<p><b>Imprimerie Delvaux SA</b></p><p><b>NOTE DE CRÉDIT</b></p><table><tr><td>Numéro</td><td>Date</td>"
+                      "<td>N° client</td></tr><tr><td>NC-2025-0042</td><td>07/04/2025</td><td>3318</td></tr></table>"
+                      "<p>Total TVAC -378,13 €</p>")
+    assert understand_bytes(header, "nc.pdf", OCR).value("invoice_number") == "NC-2025-0042"
