@@ -115,6 +115,25 @@ def _under(line: Line, position: int, lower: Line, span: tuple[float, float] | N
     return overlapping
 
 
+_WRAPPED_WORD = re.compile(r"[^\W\d_][\w.'’ ]{0,20}:?")
+
+
+def _wrapped_labels(lines: list[Line], folded: list[list[str]]) -> dict[int, list[tuple[int, str]]]:
+    """Labels a narrow column wrapped onto the next line ("Purchase | HX-4471" over "Order"): line
+    index -> (cell position, the folded words of the line below that finish it). Only a label with
+    a value right of it, whose line below holds one short word cell at the same left edge."""
+    wrapped: dict[int, list[tuple[int, str]]] = {}
+    for index in range(len(lines) - 1):
+        line, lower = lines[index], lines[index + 1]
+        if (len(line.cells) < 2 or len(lower.cells) != 1 or lower.page != line.page
+                or lower.y0 - line.y1 > 0.8 * max(line.size, 1) or not _WRAPPED_WORD.fullmatch(lower.cells[0].text)):
+            continue
+        for position, cell in enumerate(line.cells[:-1]):
+            if abs(cell.x0 - lower.cells[0].x0) < 2 and lower.cells[0].x1 < line.cells[position + 1].x0:
+                wrapped.setdefault(index, []).append((position, folded[index + 1][0]))
+    return wrapped
+
+
 class Reader:
     """One document's lines plus what the whole document says about languages and date order."""
 
@@ -125,6 +144,7 @@ class Reader:
         self.folded = [[_fold(cell.text) for cell in line.cells] for line in self.lines]
         self.joined = [" ".join(cells) for cells in self.folded]
         self.starts = [_cell_starts(cells) for cells in self.folded]
+        self.wrapped = _wrapped_labels(self.lines, self.folded)
         self.text = "\n".join(line.text for line in self.lines)
         all_folded = "\n".join(self.joined)
         counts = {lang: len(pattern.findall(all_folded)) for lang, pattern in labels.LANGUAGE_WORDS.items()}
@@ -173,6 +193,12 @@ class Reader:
                     position = first + 1 if crosses else first
                     found = self._after(index, position, match.end() - starts[position], parse, below,
                                         max(0, match.start() - starts[position]))
+                    if found is not None:
+                        yield found
+            for position, rest in self.wrapped.get(index, ()):
+                match = pattern.match(f"{cells[position]} {rest}")
+                if match and match.end() > len(cells[position]) + 1 and not (skip and skip(cells[position], match)):
+                    found = self._after(index, position, len(cells[position]), parse, 0)
                     if found is not None:
                         yield found
 

@@ -346,3 +346,13 @@ def test_the_invoice_number_and_not_the_number_of_the_invoice_it_refers_to():
                       "<td>N° client</td></tr><tr><td>NC-2025-0042</td><td>07/04/2025</td><td>3318</td></tr></table>"
                       "<p>Total TVAC -378,13 €</p>")
     assert understand_bytes(header, "nc.pdf", OCR).value("invoice_number") == "NC-2025-0042"
+
+
+def test_a_label_wrapped_in_a_narrow_column():
+    pdf = html_pdf(
+        "<p><b>Liffey Data Solutions Limited</b></p>"
+        '<table style="width:100%"><tr><td style="width:240pt">Invoice to<br>Harcourt Veterinary Group Ltd</td><td><table>'
+        "<tr><td>Invoice No.</td><td>INV-3318</td></tr><tr><td>Invoice Date</td><td>21/05/2025</td></tr>"
+        "<tr><td>Purchase Order</td><td>HX-4471</td></tr></table></td></tr></table>"
+        "<p>Total EUR 2,460.00</p>")
+    assert understand_bytes(pdf, "wrapped.pdf", OCR).value("reference") == "HX-4471"
