@@ -209,21 +209,26 @@ def date_order_hint(text: str) -> str | None:
     return "DMY" if dmy > mdy else "MDY"
 
 
+@lru_cache(maxsize=4096)
+def _fold_character(ch: str) -> str:
+    return (fold(ch) or ch.lower())[:1]
+
+
 def find_dates(text: str, order: str = "DMY") -> list[tuple[date, int, int]]:
     """Every date in ``text`` with its span: numeric (``order`` decides 03/04), ISO and written."""
     found: list[tuple[date, int, int]] = []
-    folded = fold(text) if not text.isascii() else text.lower()
+    # folded character by character, so that spans still fit ``text`` when it holds a dash or a "£"
+    folded = text.lower() if text.isascii() else "".join(map(_fold_character, text))
     day_first, month_first = _written_res()
     months = _month_names()
-    if len(folded) == len(text):
-        for match in day_first.finditer(folded):
-            value = _make(int(match.group(3)), months[match.group(2)], int(match.group(1)))
-            if value:
-                found.append((value, match.start(), match.end()))
-        for match in month_first.finditer(folded):
-            value = _make(int(match.group(3)), months[match.group(1)], int(match.group(2)))
-            if value:
-                found.append((value, match.start(), match.end()))
+    for match in day_first.finditer(folded):
+        value = _make(int(match.group(3)), months[match.group(2)], int(match.group(1)))
+        if value:
+            found.append((value, match.start(), match.end()))
+    for match in month_first.finditer(folded):
+        value = _make(int(match.group(3)), months[match.group(1)], int(match.group(2)))
+        if value:
+            found.append((value, match.start(), match.end()))
     for match in ISO_DATE_RE.finditer(text):
         value = _make(int(match.group(1)), int(match.group(2)), int(match.group(3)))
         if value:

@@ -356,3 +356,8 @@ def test_a_label_wrapped_in_a_narrow_column():
         "<tr><td>Purchase Order</td><td>HX-4471</td></tr></table></td></tr></table>"
         "<p>Total EUR 2,460.00</p>")
     assert understand_bytes(pdf, "wrapped.pdf", OCR).value("reference") == "HX-4471"
+
+
+def test_a_written_date_on_a_line_with_a_dash_or_a_pound_sign():
+    assert [d for d, _, _ in find_dates("Amount due by 26 March 2025 – we'll collect £57.30")] == [date(2025, 3, 26)]
+    assert [d for d, _, _ in find_dates("Wien, am 30. April 2025 · Honorarnote")] == [date(2025, 4, 30)]
