@@ -85,6 +85,8 @@ REFERENCE = _any(
     # what a credit note corrects
     r"\b(?:original|related|corrected|relating\s*to)\s*invoice\b", r"\b(?:ursprungliche|korrigierte|zur|zu)\s*rechnung\b",
     r"\bfacture\s*(?:d'?origine|initiale|corrigee)\b", r"\boorspronkelijke\s*factuur\b", r"\bbetreft\s*(?:uw\s*)?factuur\b",
+    r"\bconcerne\s*(?:(?:la|votre|notre)\s*)?facture\b", r"\bbetrifft\s*(?:(?:die|unsere|ihre)\s*)?rechnung\b",
+    r"\bregarding\s*(?:our\s*|your\s*)?invoice\b",
 )
 CUSTOMER = _any(
     r"\bbill(?:ed)?\s*to\b", r"\binvoice\s*to\b", r"\bsold\s*to\b", r"\bcustomer(?:\s*name)?\b(?!\s*(?:no|nr|number|id|ref|vat))",

@@ -361,3 +361,10 @@ def test_a_label_wrapped_in_a_narrow_column():
 def test_a_written_date_on_a_line_with_a_dash_or_a_pound_sign():
     assert [d for d, _, _ in find_dates("Amount due by 26 March 2025 – we'll collect £57.30")] == [date(2025, 3, 26)]
     assert [d for d, _, _ in find_dates("Wien, am 30. April 2025 · Honorarnote")] == [date(2025, 4, 30)]
+
+
+def test_the_invoice_a_credit_note_concerns_is_its_reference():
+    pdf = html_pdf("<p><b>Imprimerie Delvaux SA</b></p><p><b>NOTE DE CRÉDIT</b> NC-2025-0042 du 07/04/2025</p>"
+                   '<table style="width:100%"><tr><td>N° client</td><td>Concerne facture</td></tr>'
+                   "<tr><td>3318</td><td>2025-0318 du 24/03/2025</td></tr></table><p>Total TVAC -378,13 €</p>")
+    assert understand_bytes(pdf, "nc.pdf", OCR).value("reference") == "2025-0318"
