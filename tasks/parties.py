@@ -244,10 +244,18 @@ def _unprefixed_vat_id(reader: Reader, block: Block) -> FieldValue | None:
         if index in block or "vat" not in reader.joined[index]:
             continue
         for position, cell in enumerate(line.cells):
-            for vat_id, start in find_unprefixed_gb_vat(cell.text):
-                if not _is_customer_vat(reader.folded[index][position], start):
+            text = cell.text
+            if position == len(line.cells) - 1 and _VAT_LABEL_END.search(text) and index + 1 < len(reader.lines):
+                lower = reader.lines[index + 1]  # "VAT registration number 678" / "0083 74." wrapped in a footer
+                if lower.page == line.page and lower.y0 - line.y1 < line.size:
+                    text = f"{text} {lower.cells[0].text}"
+            for vat_id, start in find_unprefixed_gb_vat(text):
+                if start < len(cell.text) and not _is_customer_vat(reader.folded[index][position], start):
                     return reader.value(Found(vat_id, 0.85, line, cell))
     return None
+
+
+_VAT_LABEL_END = re.compile(r"\bvat\b[\w\s.#:]{0,30}?[\d\s]*\d$", re.I)
 
 
 def _prefixed_vat_id(reader: Reader, block: Block) -> FieldValue | None:

@@ -368,3 +368,9 @@ def test_the_invoice_a_credit_note_concerns_is_its_reference():
                    '<table style="width:100%"><tr><td>N° client</td><td>Concerne facture</td></tr>'
                    "<tr><td>3318</td><td>2025-0318 du 24/03/2025</td></tr></table><p>Total TVAC -378,13 €</p>")
     assert understand_bytes(pdf, "nc.pdf", OCR).value("reference") == "2025-0318"
+
+
+def test_a_uk_vat_number_wrapped_onto_the_next_line():
+    pdf = text_pdf(["Fibrelink Broadband Ltd", "Bill number: B77120455", "Bill date: 12 March 2025", "Total to pay £57.30",
+                    "Registered in England and Wales, company number 11223344. VAT registration number 678", "0083 74."])
+    assert understand_bytes(pdf, "bill.pdf", OCR).value("vendor_vat_id") == "GB678008374"
