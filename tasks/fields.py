@@ -312,13 +312,13 @@ _VAT_RE = re.compile(
 @lru_cache(maxsize=8192)
 def normalise_vat(candidate: str) -> str | None:
     """A valid VAT id in compact form (``DE136695976``), or None."""
-    from stdnum.ch import vat as ch_vat
+    from stdnum.ch import uid as ch_uid
     from stdnum.eu import vat as eu_vat
     from stdnum.gb import vat as gb_vat
 
     text = candidate.upper().replace("MWST", "").replace("TVA", "").replace("IVA", "").strip()
-    if text.startswith("CHE"):
-        return ch_vat.compact(text) if ch_vat.is_valid(text) else None
+    if text.startswith("CHE"):  # the Swiss UID; the "MWST" / "TVA" after it is dropped above
+        return ch_uid.compact(text) if ch_uid.is_valid(text) else None
     if text.startswith(("GB", "XI")) and gb_vat.is_valid(text[2:]):
         return text[:2] + gb_vat.compact(text[2:])
     if eu_vat.is_valid(text):

@@ -374,3 +374,9 @@ def test_a_uk_vat_number_wrapped_onto_the_next_line():
     pdf = text_pdf(["Fibrelink Broadband Ltd", "Bill number: B77120455", "Bill date: 12 March 2025", "Total to pay £57.30",
                     "Registered in England and Wales, company number 11223344. VAT registration number 678", "0083 74."])
     assert understand_bytes(pdf, "bill.pdf", OCR).value("vendor_vat_id") == "GB678008374"
+
+
+def test_a_swiss_uid_is_a_valid_vat_id_with_or_without_mwst():
+    assert [(v, ok) for v, _, ok in find_vat_ids("MWST-Nr. CHE-991.618.411 MWST")] == [("CHE991618411", True)]
+    assert [(v, ok) for v, _, ok in find_vat_ids("UID CHE-991.618.411")] == [("CHE991618411", True)]
+    assert [ok for _, _, ok in find_vat_ids("UID CHE-991.618.412")] == [False]  # wrong check digit
