@@ -12,6 +12,7 @@ import unicodedata
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
+from itertools import islice, product
 
 LANGUAGES = ("en", "de", "fr", "nl")
 
@@ -305,7 +306,7 @@ def due_from_terms(issue: date | None, days: int | None) -> date | None:
 
 _VAT_RE = re.compile(
     r"\b(ATU|BE|BG|CY|CZ|DE|DK|EE|EL|GR|ES|FI|FR|GB|XI|HR|HU|IE|IT|LT|LU|LV|MT|NL|PL|PT|RO|SE|SI|SK|CHE)"
-    r"[\s.-]?([0-9A-Z](?:[0-9A-Z]|(?<=\d)[\s.-](?=\d)){6,16})"
+    r"[\s.-]?([0-9A-Z](?:[0-9A-Z]|(?<=[\dOILSB])[\s.-](?=[\dOILSB])){6,16})"
 )
 
 
@@ -360,23 +361,49 @@ def find_unprefixed_gb_vat(text: str) -> list[tuple[str, int]]:
             if gb_vat.is_valid(match.group(1))]
 
 
-_OCR_DIGITS = str.maketrans({"O": "0", "D": "0", "Q": "0", "I": "1", "L": "1", "Z": "2", "S": "5", "B": "8", "G": "6"})
+# What a country's VAT number holds after its prefix, position by position: d a digit, a a
+# letter, x either (the formats python-stdnum checks).
+_VAT_FORMATS: dict[str, tuple[str, ...]] = {
+    "ATU": ("d" * 8,), "BE": ("d" * 10,), "BG": ("d" * 9, "d" * 10), "CHE": ("d" * 9,), "CY": ("d" * 8 + "a",),
+    "CZ": ("d" * 8, "d" * 9, "d" * 10), "DE": ("d" * 9,), "DK": ("d" * 8,), "EE": ("d" * 9,), "EL": ("d" * 9,),
+    "GR": ("d" * 9,), "ES": ("x" + "d" * 7 + "x",), "FI": ("d" * 8,), "FR": ("xx" + "d" * 9,), "GB": ("d" * 9, "d" * 12),
+    "XI": ("d" * 9, "d" * 12), "HR": ("d" * 11,), "HU": ("d" * 8,), "IE": ("d" * 7 + "a", "d" * 7 + "aa", "dx" + "d" * 5 + "a"),
+    "IT": ("d" * 11,), "LT": ("d" * 9, "d" * 12), "LU": ("d" * 8,), "LV": ("d" * 11,), "MT": ("d" * 8,),
+    "NL": ("d" * 9 + "a" + "dd",), "PL": ("d" * 10,), "PT": ("d" * 9,), "RO": tuple("d" * n for n in range(2, 11)),
+    "SE": ("d" * 12,), "SI": ("d" * 8,), "SK": ("d" * 10,),
+}
+# What OCR reads for a digit, and for a letter: a confusion is undone only where the format
+# wants the other kind of character.
+_AS_DIGIT = {"O": "0", "D": "0", "Q": "0", "U": "0", "I": "1", "L": "1", "J": "1", "Z": "2", "S": "58", "B": "8",
+             "G": "6", "T": "7", "A": "4"}
+_AS_LETTER = {"0": "O", "1": "I", "2": "Z", "4": "A", "5": "S", "6": "G", "8": "B"}
 
 
 def _repair_ocr(raw: str) -> str | None:
-    """A VAT id whose digits OCR read as letters (S for 5 or 8, O for 0 ...), if a repair checks out."""
+    """A VAT id OCR misread (O for 0 among digits, 0 for O where the format wants a letter, S for 5
+    or 8 ...): the letters and digits swapped back where the country's format wants the other
+    kind, taken only when exactly one repair passes the checksum."""
     prefix = 3 if raw.startswith(("ATU", "CHE")) else 2
-    body = raw[prefix:]
-    if not 8 <= len(body) <= 13 or sum(ch.isalpha() for ch in body) > 2:
-        return None
-    candidates = {body.translate(_OCR_DIGITS), body.replace("S", "8").translate(_OCR_DIGITS)}
-    if raw.startswith("NL") and len(body) == 12:
-        candidates |= {c[:9] + "B" + c[10:] for c in candidates}
-    for candidate in candidates:
-        valid = normalise_vat(raw[:prefix] + candidate)
-        if valid:
-            return valid
-    return None
+    country, body = raw[:prefix], raw[prefix:]
+    valid: set[str] = set()
+    for shape in _VAT_FORMATS.get(country, ()):
+        swapped = sum(kind != "x" and (kind == "d") != ch.isdigit() for kind, ch in zip(shape, body, strict=False))
+        if len(shape) > len(body) or len(shape) < 8 or swapped > 3:
+            continue  # a word that starts like a VAT id ("ROBOTICS"), not a misread one
+        options = []
+        for kind, ch in zip(shape, body, strict=False):
+            if kind == "x" or (kind == "d") == ch.isdigit():
+                options.append(ch)
+            else:
+                options.append((_AS_DIGIT if kind == "d" else _AS_LETTER).get(ch, ""))
+            if not options[-1]:
+                break
+        else:
+            for letters in islice(product(*options), 64):
+                found = normalise_vat(country + "".join(letters))
+                if found:
+                    valid.add(found)
+    return valid.pop() if len(valid) == 1 else None
 
 
 _IBAN_RE = re.compile(r"\b([A-Z]{2}\s?(?:\d[\dOIL]|[OIL]\d)(?:\s?[A-Z0-9]){10,30})")

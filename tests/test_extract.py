@@ -380,3 +380,16 @@ def test_a_swiss_uid_is_a_valid_vat_id_with_or_without_mwst():
     assert [(v, ok) for v, _, ok in find_vat_ids("MWST-Nr. CHE-991.618.411 MWST")] == [("CHE991618411", True)]
     assert [(v, ok) for v, _, ok in find_vat_ids("UID CHE-991.618.411")] == [("CHE991618411", True)]
     assert [ok for _, _, ok in find_vat_ids("UID CHE-991.618.412")] == [False]  # wrong check digit
+
+
+def test_ocr_letter_digit_confusions_in_vat_ids_are_repaired_where_the_format_allows():
+    def ids(text):
+        return [v for v, _, ok in find_vat_ids(text) if ok]
+
+    assert ids("VAT No. IE 36689970H") == ["IE3668997OH"]  # a letter read as 0 where Ireland's format wants a letter
+    assert ids("VAT No. IE 61643O6FA") == ["IE6164306FA"]  # an O read among the digits
+    assert ids("USt-IdNr. DE 8I1 0OO 107") == ["DE811000107"]  # groups printed with spaces
+    assert ids("TVA FR57 592 45l 959") == ["FR57592451959"]
+    assert ids("btw NL893095321801") == ["NL893095321B01"]
+    assert ids("UID ATU334425B4") == ["ATU33442584"]
+    assert ids("USt-IdNr. DE 8I1 0OO 108") == []  # no repair passes the checksum
