@@ -125,13 +125,14 @@ def _company_name(text: str) -> str | None:
     return None
 
 
-_POSSESSIVE = re.compile(r"\b(?:your|our|ihr|ihre|unser|votre|notre|uw|onze|je)\s*$")
+_POSSESSIVE = re.compile(r"\b(?:your|our|ihr|ihre|unser|votre|notre|uw|onze|je|the|der|dem|des|du|le)\s*$")
 _OF_WHAT = re.compile(r"\s*(?:of|for|fur|von|de|d'|d’|du|des|van|voor)\b")
 
 
 def _tagline(folded: str, match: re.Match[str]) -> bool:
     """Whether a seller word is part of a slogan ("Votre fournisseur d'électricité", "Your
-    supplier of office furniture", "Ihr Lieferant für ..."), not the label of the seller's name."""
+    supplier of office furniture", "Ihr Lieferant für ...") or of a sentence ("issued on behalf of
+    the seller by ..."), not the label of the seller's name."""
     return bool(_POSSESSIVE.search(folded[: match.start()]) or _OF_WHAT.match(folded, match.end()))
 
 

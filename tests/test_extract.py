@@ -393,3 +393,10 @@ def test_ocr_letter_digit_confusions_in_vat_ids_are_repaired_where_the_format_al
     assert ids("btw NL893095321801") == ["NL893095321B01"]
     assert ids("UID ATU334425B4") == ["ATU33442584"]
     assert ids("USt-IdNr. DE 8I1 0OO 108") == []  # no repair passes the checksum
+
+
+def test_seller_in_a_sentence_is_no_label():
+    pdf = text_pdf(["VAT Invoice", "Invoice # KCH-INV-2025-00913", "Invoice date 9 January 2025", "Total payable £82.98",
+                    "Kettle & Crumb Homeware Ltd, Unit 4, Riverside Trading Estate, Bristol",
+                    "This invoice was issued on behalf of the seller by Shopwell Marketplace Services S.à r.l."])
+    assert understand_bytes(pdf, "marketplace.pdf", OCR).value("vendor") == "Kettle & Crumb Homeware Ltd"
