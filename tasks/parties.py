@@ -18,7 +18,7 @@ from tasks.fields import find_ibans, find_unprefixed_gb_vat, find_vat_ids, fold
 from tasks.text import Cell, Line
 
 _VAT_HINT = re.compile(r"\b(?:ATU|CHE|[A-Z]{2})[\s.-]?\d")
-_IBAN_START = re.compile(r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{1,4})*$")
+_IBAN_START = re.compile(r"\b[A-Z]{2}[\dOIL]{2}(?:\s?[A-Z0-9]{1,4})*$")  # check digits as OCR may read them ("ATO4")
 _SEPARATORS = re.compile(r"\s+[·•|–]\s+|\s{3,}|,\s+(?=\d)|\s+-\s+")
 
 

@@ -400,3 +400,10 @@ def test_seller_in_a_sentence_is_no_label():
                     "Kettle & Crumb Homeware Ltd, Unit 4, Riverside Trading Estate, Bristol",
                     "This invoice was issued on behalf of the seller by Shopwell Marketplace Services S.à r.l."])
     assert understand_bytes(pdf, "marketplace.pdf", OCR).value("vendor") == "Kettle & Crumb Homeware Ltd"
+
+
+def test_a_wrapped_iban_whose_check_digits_ocr_misread():
+    pdf = text_pdf(["Steiner Steuerberatung GmbH", "Honorarnote Nr. 2025/0234", "Gesamtbetrag EUR 2.232,00",
+                    "Zahlbar binnen 14 Tagen auf unser Konto bei der Raiffeisenbank, IBAN ATO4 3200 0000 1239",
+                    "8745, BIC RLNWATWW."])
+    assert understand_bytes(pdf, "honorar.pdf", OCR).value("iban") == "AT043200000012398745"
