@@ -235,7 +235,7 @@ class Reader:
 
     @staticmethod
     def number(text: str) -> str | None:
-        tokens = text.split()
+        tokens = text.replace("|", " ").split()  # a ruled table's border as OCR reads it: "NC-2025-0042|07/04/2025"
         for index, token in enumerate(tokens[:3]):
             token = token.strip(":#,;()[]")
             if fold(token) in _FILLER:

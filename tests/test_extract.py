@@ -85,6 +85,7 @@ def test_uk_vat_numbers_printed_without_their_prefix():
 
 def test_spaced_numbers_and_dot_leaders():
     assert Reader.number("INV 2024 117") == "INV 2024 117"
+    assert Reader.number("NC-2025-0042|07/04/2025 3318") == "NC-2025-0042"  # a table rule read as "|"
     assert Reader.number("No. BR 2024 0588127 vom") == "BR 2024 0588127"
     assert Reader.number("VAT 20 %") is None
     assert _without_leader(" ........ 12/03/2024") == "12/03/2024"
