@@ -108,6 +108,14 @@ _FROM_HEADLINE = re.compile(
     r"(?:from|von|bei|de|du|chez|van|bij)\s+", re.I)
 
 
+# OCR reading French too takes the "&" of "Smith & Sons Ltd" for "à"; a name whose legal form is
+# English, German or Dutch has no "à" of its own.
+_FORM_WITHOUT_GRAVE = re.compile(
+    r"(?i:ltd|limited|llc|l\.l\.c|inc|corp|corporation|plc|llp|lp|gmbh(?:\s*&\s*co\.?\s*kg)?|mbh|ag|kg|ohg|ug|"
+    r"kgaa|gbr|b\.?\s?v|n\.?\s?v|vof)")
+_AMPERSAND_READ_AS_A = re.compile(r"\s+à\s+")
+
+
 def _company_name(text: str) -> str | None:
     """The part of a cell that is a company name ending in a legal form, else None."""
     for part in _SEPARATORS.split(text):
@@ -118,6 +126,8 @@ def _company_name(text: str) -> str | None:
         name = _FROM_HEADLINE.sub("", name)  # "Your receipt from Acme Inc."
         name = re.sub(r"^(?:from|von|de|van|seller|supplier|lieferant|fournisseur|leverancier|sold\s+by|"
                       r"verkauft\s+(?:von|durch)|vendu\s+par|verkocht\s+door)\s*:?\s+", "", name, flags=re.I)
+        if _FORM_WITHOUT_GRAVE.fullmatch(match.group().strip(" .")):
+            name = _AMPERSAND_READ_AS_A.sub(" & ", name)
         words = name.split()
         if 2 <= len(words) <= 8 and len(name) <= 80 and re.match(r"[^\W\d_]", name) and not name.isdigit():
             if not labels.TITLE_WORDS.match(_fold(name)) and "@" not in name:

@@ -316,6 +316,14 @@ def test_a_letterhead_is_read_as_the_legal_name_that_holds_it():
     assert understand_bytes(pdf, "bill.pdf", OCR).value("vendor") == "Fibrelink Broadband Ltd"
 
 
+def test_an_ampersand_ocr_read_as_a_grave_a_in_an_english_or_german_name():
+    from tasks.parties import _company_name
+
+    assert _company_name("Kettle à Crumb Homeware Ltd") == "Kettle & Crumb Homeware Ltd"
+    assert _company_name("Müller à Söhne GmbH") == "Müller & Söhne GmbH"
+    assert _company_name("Boulangerie à l'Ancienne SARL") == "Boulangerie à l'Ancienne SARL"  # French: a real "à"
+
+
 def test_the_vendor_beside_the_customer_block_and_not_in_a_delivery_address():
     """Two address columns side by side: "Bill to" keeps its own column, not the whole line; a
     "Ship to" column is the customer's too."""
