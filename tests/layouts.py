@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 LAYOUTS = Path(__file__).parent / "data" / "layouts"
 
@@ -27,14 +28,14 @@ def page_count(source: Path) -> int:
         return document.page_count
 
 
-def render(source: Path, folder: Path) -> Path:
-    """source.html -> folder/source.pdf (A4, 40 pt margins); the expected JSON is copied beside it."""
+def draw_html(markup: str, out: Any) -> None:
+    """HTML drawn by pymupdf's HTML engine onto A4 pages with 40 pt margins, written to ``out``
+    (a path or a binary file)."""
     import pymupdf
 
-    story = pymupdf.Story(source.read_text(encoding="utf-8"))
-    target = folder / f"{source.stem}.pdf"
+    story = pymupdf.Story(markup)
     page = pymupdf.paper_rect("a4")
-    writer = pymupdf.DocumentWriter(str(target))
+    writer = pymupdf.DocumentWriter(out)
     more = True
     while more:
         device = writer.begin_page(page)
@@ -42,6 +43,12 @@ def render(source: Path, folder: Path) -> Path:
         story.draw(device)
         writer.end_page()
     writer.close()
+
+
+def render(source: Path, folder: Path) -> Path:
+    """source.html -> folder/source.pdf; the expected JSON is copied beside it."""
+    target = folder / f"{source.stem}.pdf"
+    draw_html(source.read_text(encoding="utf-8"), str(target))
     target.with_suffix(".json").write_bytes(source.with_suffix(".json").read_bytes())
     return target
 

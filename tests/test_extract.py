@@ -255,16 +255,10 @@ def html_pdf(html: str) -> bytes:
     """An A4 PDF drawn from HTML by pymupdf's HTML engine (tables set as a real invoice sets them)."""
     import io
 
-    story = pymupdf.Story(f'<html><body style="font-family: sans-serif; font-size: 9.5pt">{html}</body></html>')
+    from tests.layouts import draw_html
+
     buffer = io.BytesIO()
-    writer = pymupdf.DocumentWriter(buffer)
-    page, more = pymupdf.paper_rect("a4"), True
-    while more:
-        device = writer.begin_page(page)
-        more, _ = story.place(page + (40, 40, -40, -40))
-        story.draw(device)
-        writer.end_page()
-    writer.close()
+    draw_html(f'<html><body style="font-family: sans-serif; font-size: 9.5pt">{html}</body></html>', buffer)
     return buffer.getvalue()
 
 
