@@ -276,8 +276,8 @@ def _prefixed_vat_id(reader: Reader, block: Block) -> FieldValue | None:
             continue
         for position, cell in enumerate(line.cells):
             for vat_id, start, valid in find_vat_ids(cell.text):
-                if _is_customer_vat(reader.folded[index][position], start):
-                    continue
+                if _is_customer_vat(reader.folded[index][position], start) or in_block(block, index, cell):
+                    continue  # the customer's, by its label or by standing in the customer's address block
                 before = reader.folded[index][position][max(0, start - 30) : start]
                 score = 0.95 if valid else 0.5
                 if index in block or labels.CUSTOMER_CONTEXT.search(before):

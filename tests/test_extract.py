@@ -310,6 +310,18 @@ def test_a_letterhead_is_read_as_the_legal_name_that_holds_it():
     assert understand_bytes(pdf, "bill.pdf", OCR).value("vendor") == "Fibrelink Broadband Ltd"
 
 
+def test_a_vat_id_in_the_customers_address_block_is_never_the_vendors():
+    """The vendor's own VAT id unreadable (as on a poor scan): the one under "Bill to" is the
+    customer's, even labelled only "VAT:"."""
+    pdf = html_pdf(
+        '<table style="width:100%"><tr><td style="width:250pt"><b>Pennine Data Ltd</b><br>3 Wharf Street<br>'
+        "Huddersfield HD1 1AA<br>VAT: see our website</td><td><b>Bill to</b><br>Harrogate Kitchens Ltd<br>"
+        "Unit 12, Hornbeam Park<br>VAT: GB 980 7806 29</td></tr></table>"
+        "<p>Invoice No: PD-5521 · Invoice Date: 7 May 2024</p><p>Total £1,440.00</p>")
+    result = understand_bytes(pdf, "two-columns.pdf", OCR)
+    assert result.value("vendor") == "Pennine Data Ltd" and result.value("vendor_vat_id") is None
+
+
 def test_an_ampersand_ocr_read_as_a_grave_a_in_an_english_or_german_name():
     from tasks.parties import _company_name
 
