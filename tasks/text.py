@@ -169,11 +169,11 @@ def _stacked(piece: list[Word], row: list[Word], height: float, ocr: bool) -> bo
     return False
 
 
-def _nearest(piece: list[Word], row: list[Word]) -> list[Word]:
+def _nearest(piece: list[Word], row: list[Word]) -> Word:
     """The word of ``row`` horizontally nearest to ``piece`` (overlapping, or across the
     smallest gap)."""
     left, right = min(w[1] for w in piece), max(w[3] for w in piece)
-    return [min(row, key=lambda w: max(w[1] - right, left - w[3], 0.0))]
+    return min(row, key=lambda w: max(w[1] - right, left - w[3], 0.0))
 
 
 def _shares_a_baseline(piece: list[Word], row: list[Word], offset: float, height: float) -> bool:
@@ -200,7 +200,8 @@ def build_lines(words: list[Word], page: int, line_keys: list[int] | None = None
         if not rows:
             offset = 0.0
         elif line_keys is not None:  # from the words of the last row nearest to it: a scan's columns drift apart
-            offset = centre - _centre(_nearest(piece, rows[-1]))
+            nearest = _nearest(piece, rows[-1])
+            offset = centre - (nearest[2] + nearest[4]) / 2
         else:  # from the last row's middle
             offset = centre - centres / len(rows[-1])
         joins = (rows and top - height * 0.1 <= centre <= bottom + height * 0.1 and abs(offset) < height * 0.6
