@@ -422,3 +422,14 @@ def test_a_wrapped_iban_whose_check_digits_ocr_misread():
                     "Zahlbar binnen 14 Tagen auf unser Konto bei der Raiffeisenbank, IBAN ATO4 3200 0000 1239",
                     "8745, BIC RLNWATWW."])
     assert understand_bytes(pdf, "honorar.pdf", OCR).value("iban") == "AT043200000012398745"
+
+
+def test_words_with_a_date_after_a_reference_label_are_its_value_not_more_label():
+    """"Votre commande : courriel du 4 novembre 2024" names no order number; the payment terms
+    under it ("30 jours net") are not one either."""
+    pdf = html_pdf(
+        "<p>Imprimerie du Léman Sàrl</p><p>Facture</p><table><tr><td>N° de facture :</td><td>24-0871</td></tr>"
+        "<tr><td>Votre commande : courriel du 4 novembre 2024</td></tr>"
+        "<tr><td>Conditions :</td><td>30 jours net</td></tr></table><p>Montant total CHF 3'761.90</p>")
+    assert understand_bytes(pdf, "facture.pdf", OCR).value("reference") is None
+
