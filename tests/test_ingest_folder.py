@@ -167,3 +167,41 @@ def test_documents_an_earlier_run_left_unread_are_read_by_the_next_intake_run(se
     assert status[read_stopped] == ("processed", None)
     assert status[being_read] == ("processing", None)
     assert status[just_stored] == ("stored", None)
+
+
+def _flow_run_events(client, run_ids: set[str]) -> list[tuple[str, str]]:
+    """(event, flow run id) of every flow-run event the server has recorded for ``run_ids``."""
+    body = {"filter": {"event": {"prefix": ["prefect.flow-run."]},
+                       "resource": {"id": [f"prefect.flow-run.{i}" for i in run_ids]}}, "limit": 50}
+    events = client.request("POST", "/events/filter", json=body).json()["events"]
+    return [(e["event"], e["resource"]["prefect.resource.id"].removeprefix("prefect.flow-run.")) for e in events]
+
+
+def test_each_documents_run_inside_the_intake_run_sends_no_heartbeats_of_its_own(settings):
+    """The intake run's heartbeats stand for the runs it starts; a document's run with its own
+    would wait at its end for its heartbeat thread."""
+    import time
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentFlowRunId
+
+    settings.inbox_dir.mkdir(parents=True)
+    for n in (1, 2):
+        (settings.inbox_dir / f"invoice-{n}.pdf").write_bytes(
+            text_pdf(["ACME Tools GmbH", f"Rechnung Nr. HB-{n}", "Datum 02.05.2024", "Gesamtbetrag 119,00 EUR"]))
+    state = ingest_folder(return_state=True)
+    assert state.is_completed()
+    parent = str(state.state_details.flow_run_id)
+    with get_client(sync_client=True) as client:
+        children = {str(run.id) for run in client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[parent])))}
+        assert len(children) == 2
+        deadline = time.monotonic() + 60
+        while True:  # events are recorded by the server a moment after they are sent
+            events = _flow_run_events(client, {parent, *children})
+            completed = {run for event, run in events if event == "prefect.flow-run.Completed"}
+            if ("prefect.flow-run.heartbeat", parent) in events and children <= completed:
+                break
+            assert time.monotonic() < deadline, events
+            time.sleep(0.5)
+    assert [run for event, run in events if event == "prefect.flow-run.heartbeat" and run in children] == []
