@@ -77,9 +77,10 @@ def _cell_starts(cells: list[str]) -> list[int]:
     return starts
 
 
-# More label words ("Rechnungsdatum / Lieferdatum"); words with a digit among them are a value
-# ("Votre commande : courriel du 4 novembre 2024"), not a label.
-_LABEL_TAIL = re.compile(r"(?:[/&+]\s*)?[^\W\d_](?:[^\W\d]|[.'’/ -]){0,40}")
+# More label words ("Rechnungsdatum / Lieferdatum", a lone "n°" at the end of a line whose value
+# starts the next one); words with a digit among them are a value ("Votre commande : courriel du
+# 4 novembre 2024"), not a label.
+_LABEL_TAIL = re.compile(r"(?:[/&+]\s*)?[^\W\d_](?:[^\W\d]|[.'’/ °º-]){0,40}")
 _LABEL_ROW = re.compile(r"[^\W\d_][\w.'’/ :-]*")  # the other labels of a header row printed as one cell
 
 

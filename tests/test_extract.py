@@ -433,3 +433,9 @@ def test_words_with_a_date_after_a_reference_label_are_its_value_not_more_label(
         "<tr><td>Conditions :</td><td>30 jours net</td></tr></table><p>Montant total CHF 3'761.90</p>")
     assert understand_bytes(pdf, "facture.pdf", OCR).value("reference") is None
 
+
+def test_a_reference_label_ending_in_n_degree_takes_the_value_on_the_next_line():
+    pdf = text_pdf(["Thermica Ouest SAS", "Facture n° FA24-00987 du 29/11/2024",
+                    "Objet : mission études thermiques RE2020, phase PRO. Votre bon de commande n°", "BC-2024-0731.",
+                    "Net à payer 1 854,00 €"])
+    assert understand_bytes(pdf, "facture.pdf", OCR).value("reference") == "BC-2024-0731"
