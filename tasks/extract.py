@@ -241,8 +241,8 @@ class Reader:
         tokens = text.replace("|", " ").split()  # a ruled table's border as OCR reads it: "NC-2025-0042|07/04/2025"
         for index, token in enumerate(tokens[:3]):
             token = token.strip(":#,;()[]")
-            if fold(token) in _FILLER:
-                continue
+            if not token or fold(token) in _FILLER:
+                continue  # a number word or a lone ":" between it and the number ("Numéro : FA24-00987")
             spaced = _spaced_number(tokens[index:])
             if spaced:
                 return spaced

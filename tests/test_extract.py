@@ -439,3 +439,9 @@ def test_a_reference_label_ending_in_n_degree_takes_the_value_on_the_next_line()
                     "Objet : mission études thermiques RE2020, phase PRO. Votre bon de commande n°", "BC-2024-0731.",
                     "Net à payer 1 854,00 €"])
     assert understand_bytes(pdf, "facture.pdf", OCR).value("reference") == "BC-2024-0731"
+
+
+def test_a_bare_number_label_with_a_spaced_colon_under_the_document_title():
+    pdf = text_pdf(["Thermica Ouest SAS", "FACTURE", "Numéro : FA24-00987", "Date : 29 novembre 2024",
+                    "Net à payer 1 854,00 €"])
+    assert understand_bytes(pdf, "facture.pdf", OCR).value("invoice_number") == "FA24-00987"
