@@ -20,7 +20,8 @@ INVOICE_NUMBER = _any(
     rf"\b(?:tax\s*)?invoice\s*{_NO}", rf"\binv\.?\s*{_NO}", rf"\bbill\s*{_NO}",
     rf"\bcredit\s*(?:note|memo)\s*{_NO}", rf"\bdocument\s*{_NO}",
     rf"\b[a-z]*rechnungs?\s*-?\s*{_NO}", rf"\bhonorarnote\s*-?\s*{_NO}", r"\bre\.?\s*-\s*nr\b\.?", rf"\bbeleg\s*-?\s*{_NO}", rf"\bgutschrifts?\s*-?\s*{_NO}",
-    r"\b(?:numero|n°|no|num\.?)\s*(?:de\s*(?:la\s*)?)?(?:facture|l'?avoir|avoir)\b", rf"\bfacture\s*{_NO}",
+    # "N° de facture", and its "°" as OCR reads it ("N’ de facture", "N* de facture")
+    r"\b(?:numero|n\s?[°º'’*]|no|num\.?)\s*(?:de\s*(?:la\s*)?)?(?:facture|l'?avoir|avoir)\b", rf"\bfacture\s*{_NO}",
     rf"\bavoir\s*{_NO}",
     rf"\bfactuur\s*-?\s*{_NO}", r"\bfactuurnr\b\.?", rf"\bcreditnota\s*-?\s*{_NO}",
 )

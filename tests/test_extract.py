@@ -445,3 +445,10 @@ def test_a_bare_number_label_with_a_spaced_colon_under_the_document_title():
     pdf = text_pdf(["Thermica Ouest SAS", "FACTURE", "Numéro : FA24-00987", "Date : 29 novembre 2024",
                     "Net à payer 1 854,00 €"])
     assert understand_bytes(pdf, "facture.pdf", OCR).value("invoice_number") == "FA24-00987"
+
+
+def test_the_degree_sign_of_n_de_facture_as_ocr_reads_it():
+    for label in ("N’ de facture :", "N' de facture :", "N* de facture :"):
+        pdf = html_pdf(f"<p>Imprimerie du Léman Sàrl</p><p>Facture</p><p>{label} 24-0871</p><p>Date : 22 nov. 2024</p>"
+                       "<p>Montant total CHF 3'761.90</p>")
+        assert understand_bytes(pdf, "facture.pdf", OCR).value("invoice_number") == "24-0871", label
