@@ -8,7 +8,8 @@ orientation is detected (tesseract OSD) and the page is read again turned uprigh
 Tesseract's page layout analysis sometimes drops text: amounts in a ruled box, a small line
 beside a large headline. The ink no confidently read word covers (tasks.unread_ink) is read
 again in one more tesseract run as a plain block of text. A page without such ink costs only
-the search for it (some milliseconds).
+the search for it (some milliseconds): the page and its grid of ink are made while tesseract
+reads it.
 
 Pages run in a pool of worker processes, one per core, each tesseract limited to one thread
 (``OMP_THREAD_LIMIT=1``): on a small server that gives more pages per second than tesseract's
@@ -24,7 +25,7 @@ import shutil
 import tempfile
 import time
 import warnings
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -202,13 +203,15 @@ def read_page(job: OcrJob) -> OcrPage:
     started = time.perf_counter()
     ends = started + job.timeout
     result = OcrPage(index=job.index)
-    with tempfile.TemporaryDirectory(prefix="invoices-ocr-") as folder:
+    with tempfile.TemporaryDirectory(prefix="invoices-ocr-") as folder, ThreadPoolExecutor(1) as beside:
         try:
             path, result.width, result.height = _render(job, folder)
+            ink = beside.submit(unread_ink.page_ink, path)  # made while tesseract reads the page
             words, read, result.rotation = _read_upright(path, job, folder, ends)
             if result.rotation in (90, 270):
                 result.width, result.height = result.height, result.width
-            words = _with_dropped_text(words, read, job, folder, ends)
+            page = ink.result() if read == path else unread_ink.page_ink(read)
+            words = _with_dropped_text(words, page, job, folder, ends)
             result.words, result.confidence = words, _mean_confidence(words)
         except RuntimeError as err:  # pytesseract raises RuntimeError on its time limit
             result.error = f"page {job.index + 1}: OCR stopped after {job.timeout} s ({err})"
@@ -241,15 +244,12 @@ def page_language(words: list[Word], languages: str) -> str:
     return best if best is not None and counts[best] > 0 else configured[0]
 
 
-def _with_dropped_text(words: list[Word], path: str, job: OcrJob, folder: str, ends: float) -> list[Word]:
+def _with_dropped_text(words: list[Word], page: unread_ink.PageInk, job: OcrJob, folder: str,
+                       ends: float) -> list[Word]:
     """``words`` with the text tesseract's layout analysis dropped or garbled read again from the
-    unread ink; weak words where a patch read well are replaced. Keeps ``words`` when the page
-    time runs out."""
-    from PIL import Image
-
-    with Image.open(path) as image:
-        gray = image.convert("L")
-    patches, ink = unread_ink.unread_patches(gray, words)
+    page's unread ink; weak words where a patch read well are replaced. Keeps ``words`` when the
+    page time runs out."""
+    patches, ink = unread_ink.unread_patches(page, words)
     if not patches or ink is None:
         return words
     sheet, tops = unread_ink.sheet(ink, patches, folder)

@@ -134,6 +134,26 @@ def _patches(blobs: list[_Blob], size: int) -> list[Patch]:
 
 
 @dataclass
+class PageInk:
+    """A greyscale page and its grid of inked cells (``size`` pixels a side): what the search for
+    unread ink needs before the words are known, so it can be made while tesseract reads."""
+
+    gray: object
+    cells: object
+    size: int
+
+
+def page_ink(path: str) -> PageInk:
+    """The page image at ``path`` in greyscale with its ink grid."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        gray = image.convert("L")
+    size = _cell_size(*gray.size)
+    return PageInk(gray, _ink_cells(gray, size), size)
+
+
+@dataclass
 class UnreadInk:
     """The page's pixels and the grid cells (``size`` pixels a side) of unread ink, rules and
     frames left out."""
@@ -153,24 +173,23 @@ class UnreadInk:
         return numpy.where(ink, pixels, 255).astype(numpy.uint8)
 
 
-def unread_patches(gray, words: list[Word]) -> tuple[list[Patch], UnreadInk | None]:  # type: ignore[no-untyped-def]
+def unread_patches(page: PageInk, words: list[Word]) -> tuple[list[Patch], UnreadInk | None]:
     """Patches of text-like ink no reliable word covers, and the unread ink to cut them from;
     no patches when the unread ink is a picture."""
     import numpy
 
-    size = _cell_size(*gray.size)
-    cells = _ink_cells(gray, size)
-    _clear_read_cells(cells, words, size)
+    cells = page.cells.copy()
+    _clear_read_cells(cells, words, page.size)
     if cells.sum() > MAX_UNREAD_SHARE * cells.size:
         return [], None
     blobs = _blobs(cells)
-    patches = _patches(blobs, size)
+    patches = _patches(blobs, page.size)
     if not patches:
         return [], None
     for blob in blobs:
         if blob.rule_like():
             cells[blob.rows, blob.columns] = False
-    return patches, UnreadInk(numpy.asarray(gray), cells, size)
+    return patches, UnreadInk(numpy.asarray(page.gray), cells, page.size)
 
 
 def sheet_gap(patches: list[Patch]) -> int:
