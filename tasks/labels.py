@@ -92,6 +92,7 @@ REFERENCE = _any(
 CUSTOMER = _any(
     r"\bbill(?:ed)?\s*to\b", r"\binvoice\s*to\b", r"\bsold\s*to\b", r"\bcustomer(?:\s*name)?\b(?!\s*(?:no|nr|number|id|ref|vat))",
     r"\bclient\b(?!\s*(?:no|nr|n°|number|id|ref))", r"\brechnungsempfanger\b", r"\brechnungsadresse\b", r"\bkunde\b(?!n)", r"\bempfanger\b",
+    r"\bleistungsempfanger\b",
     r"\bfacture\s*a\b", r"\badresse\s*de\s*facturation\b", r"\bfactuur\s*aan\b", r"\bgefactureerd\s*aan\b", r"\bklant\b(?!nummer)",
 )
 # A delivery address: the customer's too, read only to keep its names from being the vendor's.
@@ -108,9 +109,11 @@ VENDOR = _any(
 # The label of the customer's own VAT id, just before it ("N° TVA client :", "UID Kunde:", "Your VAT no."):
 # that id is never the vendor's.
 CUSTOMER_VAT = _any(
-    r"\b(?:customer|client|buyer|kunden?|kaufer|acheteur|klant|afnemer|koper|your|ihre|votre|uw)'?s?\s*"
+    r"\b(?:customer|client|buyer|kunden?|kaufer|leistungsempfangers?|acheteur|preneur|klant|afnemer|koper|"
+    r"your|ihre|votre|uw)'?s?\s*"
     r"(?:vat|tva|btw|ust|uid|mwst|tax)\b[\w.°\s-]{0,16}[:#]?\s*$",
-    r"\b(?:vat|tva|btw|ust|uid|mwst)\b[\w.°\s-]{0,16}\b(?:du\s*)?(?:customer|client|kunden?|klant|afnemer|acheteur|buyer)\s*[:#]?\s*$",
+    r"\b(?:vat|tva|btw|ust|uid|mwst)\b[\w.°\s-]{0,16}\b(?:du\s*)?"
+    r"(?:customer|client|kunden?|leistungsempfangers?|klant|afnemer|acheteur|preneur|buyer)\s*[:#]?\s*$",
 )
 CUSTOMER_CONTEXT = re.compile(r"customer|client|buyer|your|kunde|ihre|kaufer|votre|acheteur|uw\b|klant|afnemer|koper")
 

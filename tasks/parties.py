@@ -75,14 +75,22 @@ def _customer_block(reader: Reader) -> tuple[FieldValue | None, Block]:
 
 def _is_customer_vat(folded: str, start: int) -> bool:
     """Whether the VAT id at ``start`` of a folded cell is labelled as the customer's."""
-    return bool(labels.CUSTOMER_VAT.search(folded[max(0, start - 30) : start]))
+    return bool(labels.CUSTOMER_VAT.search(folded[max(0, start - 45) : start]))  # "UID-Nr. des Leistungsempfängers:"
 
 
 def _customer_vat_cells(reader: Reader) -> list[tuple[int, float]]:
-    """(line index, left edge) of every cell holding a VAT id labelled as the customer's."""
-    return [(index, cell.x0) for index, line in enumerate(reader.lines) if _VAT_HINT.search(line.text)
-            for cell, folded in zip(line.cells, reader.folded[index], strict=True)
-            if any(_is_customer_vat(folded, start) for _, start, _ in find_vat_ids(cell.text))]
+    """(line index, left edge) of every cell holding a VAT id labelled as the customer's and no
+    other: a sentence naming both parties' ids ("UID des Leistungsempfängers: DE... · Unsere UID:
+    ATU...") is no line of the customer's address."""
+    cells = []
+    for index, line in enumerate(reader.lines):
+        if not _VAT_HINT.search(line.text):
+            continue
+        for cell, folded in zip(line.cells, reader.folded[index], strict=True):
+            labelled = [_is_customer_vat(folded, start) for _, start, _ in find_vat_ids(cell.text)]
+            if labelled and all(labelled):
+                cells.append((index, cell.x0))
+    return cells
 
 
 def _address_above(reader: Reader, index: int, x0: float) -> Block:

@@ -452,3 +452,18 @@ def test_the_degree_sign_of_n_de_facture_as_ocr_reads_it():
         pdf = html_pdf(f"<p>Imprimerie du Léman Sàrl</p><p>Facture</p><p>{label} 24-0871</p><p>Date : 22 nov. 2024</p>"
                        "<p>Montant total CHF 3'761.90</p>")
         assert understand_bytes(pdf, "facture.pdf", OCR).value("invoice_number") == "24-0871", label
+
+
+def test_the_leistungsempfaenger_and_the_preneur_are_the_customer():
+    """A reverse-charge invoice prints both VAT ids: the one of the "Leistungsempfänger" (under
+    that label, or named so in the text) and of the "preneur" is the customer's."""
+    pdf = html_pdf(
+        "<p><b>Alpendata Software GmbH</b><br>Museumstraße 12, 6020 Innsbruck</p>"
+        "<p>Leistungsempfänger:<br>Hofmann Logistik GmbH<br>Am Güterbahnhof 5<br>83022 Rosenheim<br>UID: DE315628074</p>"
+        "<p>Rechnung Nr. 2024/0318 · Datum 22.11.2024</p><p>Gesamtbetrag EUR 8.400,00</p>"
+        "<p>Reverse Charge. UID-Nr. des Leistungsempfängers: DE315628074 · Unsere UID-Nr.: ATU67382156</p>")
+    result = understand_bytes(pdf, "rc.pdf", OCR)
+    assert result.value("vendor_vat_id") == "ATU67382156" and result.value("customer") == "Hofmann Logistik GmbH"
+    pdf = text_pdf(["Conseil Dupont SARL", "Facture n° 88 du 03/03/2025", "N° TVA du preneur : DE315628074",
+                    "Autoliquidation. N° TVA FR55829457167", "Total HT 1 000,00 €"])
+    assert understand_bytes(pdf, "rc.pdf", OCR).value("vendor_vat_id") == "FR55829457167"
