@@ -193,6 +193,9 @@ def _vendor(reader: Reader, block: Block) -> FieldValue | None:
         if _company_name(name) is None:  # a letterhead: the legal name that holds it, if the page prints one
             legal = [item for item in sorted(scored, key=lambda item: -item[0]) if _company_name(item[1])]
             fuller = next((item for item in legal if _holds_words(item[1], name)), None)
+            if fuller is None:  # "Buro Vandamme": the one legal name holding its name ("Vandamme ... BV")
+                sharing = {_fold(item[1]): item for item in legal if _shares_name_word(item[1], name)}
+                fuller = next(iter(sharing.values())) if len(sharing) == 1 else None
             if fuller is not None:
                 name, line, position = spelling.get(family[_fold(fuller[1])], fuller[1]), fuller[2], fuller[3]
         confidence = 0.9 if score >= 2.5 else 0.75
@@ -215,6 +218,13 @@ def _holds_words(name: str, headline: str) -> bool:
     holds the letterhead "DUPUIS", "Cateringbedrijf Smaakvol B.V." holds "Smaakvol")."""
     words, held = _WORD.findall(fold(headline)), _WORD.findall(fold(name))
     return bool(words) and any(held[i : i + len(words)] == words for i in range(len(held) - len(words) + 1))
+
+
+def _shares_name_word(name: str, headline: str) -> bool:
+    """Whether ``name`` holds one of the longer words of ``headline`` (a family or place name of
+    five letters or more: "Vandamme" of the letterhead "Buro Vandamme")."""
+    held = set(_WORD.findall(fold(name)))
+    return any(len(word) >= 5 and not word.isdigit() and word in held for word in _WORD.findall(fold(headline)))
 
 
 def _name_families(keys: Counter[str]) -> dict[str, str]:

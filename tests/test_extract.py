@@ -467,3 +467,11 @@ def test_the_leistungsempfaenger_and_the_preneur_are_the_customer():
     pdf = text_pdf(["Conseil Dupont SARL", "Facture n° 88 du 03/03/2025", "N° TVA du preneur : DE315628074",
                     "Autoliquidation. N° TVA FR55829457167", "Total HT 1 000,00 €"])
     assert understand_bytes(pdf, "rc.pdf", OCR).value("vendor_vat_id") == "FR55829457167"
+
+
+def test_a_letterhead_is_read_as_the_one_legal_name_that_shares_its_name_word():
+    pdf = html_pdf(
+        '<p><b style="font-size:20pt">Buro Vandamme</b><br>kantoorbenodigdheden</p><p>Factuurnummer 2024/11/0458</p>'
+        "<p>Factuurdatum 22/11/2024</p><p>Te betalen € 605,00</p>"
+        '<p style="font-size:7pt">Vandamme Kantoorinrichting BV · BTW BE 0871.544.208 · RPR Gent</p>')
+    assert understand_bytes(pdf, "factuur.pdf", OCR).value("vendor") == "Vandamme Kantoorinrichting BV"
