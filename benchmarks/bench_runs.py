@@ -1,6 +1,13 @@
-"""No-op scheduled runs on a local Prefect server: ingest-folder with an empty inbox and
-poll-mailbox of a real (dovecot) account with nothing new, against an empty flow as the baseline
-(same server, same run)."""
+"""Runs on a local Prefect server (same server, same run):
+
+- no-op scheduled runs: ingest-folder with an empty inbox and poll-mailbox of a real (dovecot)
+  account with nothing new, against an empty flow as the baseline;
+- a batch of text-layer PDFs dropped into the inbox, through ingest-folder and one process-document
+  run each, per document, against one empty flow run per document inside an empty parent flow
+  (what Prefect itself costs for a run per document), with Prefect's default flow-run heartbeats
+  and without them (as intake runs them).
+
+Sizes: BENCH_RUNS_ROUNDS (5), BENCH_RUNS_DOCUMENTS (20)."""
 
 from __future__ import annotations
 
@@ -13,6 +20,7 @@ from pathlib import Path
 from statistics import median
 
 ROUNDS = int(os.environ.get("BENCH_RUNS_ROUNDS", "5"))
+DOCUMENTS = int(os.environ.get("BENCH_RUNS_DOCUMENTS", "20"))
 
 
 def _start_server(home: Path) -> tuple[subprocess.Popen, str]:
@@ -66,9 +74,27 @@ def run(argv: list[str]) -> list[str]:
                 samples.append(time.perf_counter() - started)
             return median(samples)
 
+        @flow(name="empty-document-baseline")
+        def empty_document(number: int) -> int:
+            return number
+
+        @flow(name="empty-batch-baseline")
+        def empty_batch(count: int) -> None:
+            for number in range(count):
+                empty_document(number)
+
         base = timed(empty)
         folder = timed(ingest_folder)
         mailbox = timed(poll_mailbox)
+        from prefect.settings import temporary_settings
+
+        per_run = _per_document(lambda: empty_batch(DOCUMENTS))
+        with temporary_settings(updates={"flows.heartbeat_frequency": None}):
+            per_quiet_run = _per_document(lambda: empty_batch(DOCUMENTS))
+        from tests.corpus import generate
+
+        dropped = generate(work / "dropped", seed=4321, text_count=DOCUMENTS, scan_count=0)
+        per_document = _per_document(lambda: _drop_and_ingest(dropped, ingest_folder))
         from prefect.logging.handlers import APILogHandler
 
         APILogHandler().flush()
@@ -81,4 +107,27 @@ def run(argv: list[str]) -> list[str]:
         f"empty flow (baseline): {base:.2f} s per run (median of {ROUNDS})",
         f"ingest-folder, empty inbox: {folder:.2f} s ({folder / base:.2f}x baseline; target < 2 s)",
         f"poll-mailbox, one dovecot account with nothing new: {mailbox:.2f} s ({mailbox / base:.2f}x baseline; target < 2 s)",
+        f"{DOCUMENTS} text-layer PDFs through ingest-folder and a process-document run each: {per_document * 1000:.0f} ms "
+        f"per document vs an empty flow run per document {per_run * 1000:.0f} ms with Prefect's default heartbeats "
+        f"(ratio {per_document / per_run:.2f}x), {per_quiet_run * 1000:.0f} ms without them, as intake runs its "
+        f"documents' runs (ratio {per_document / per_quiet_run:.2f}x)",
     ]
+
+
+def _per_document(batch) -> float:  # type: ignore[no-untyped-def]
+    """Seconds per document of ``batch`` (which handles DOCUMENTS of them)."""
+    started = time.perf_counter()
+    batch()
+    return (time.perf_counter() - started) / DOCUMENTS
+
+
+def _drop_and_ingest(files: list[Path], ingest_folder) -> None:  # type: ignore[no-untyped-def]
+    """Move ``files`` into the inbox (a rename each) and take them in."""
+    from tasks.settings import get_settings
+
+    inbox = get_settings().inbox_dir
+    inbox.mkdir(parents=True, exist_ok=True)
+    for path in files:
+        path.rename(inbox / path.name)
+    counts = ingest_folder()
+    assert counts["stored"] == len(files), counts
