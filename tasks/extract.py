@@ -124,16 +124,21 @@ _WRAPPED_WORD = re.compile(r"[^\W\d_][\w.'’ ]{0,20}:?")
 def _wrapped_labels(lines: list[Line], folded: list[list[str]]) -> dict[int, list[tuple[int, str]]]:
     """Labels a narrow column wrapped onto the next line ("Purchase | HX-4471" over "Order"): line
     index -> (cell position, the folded words of the line below that finish it). Only a label with
-    a value right of it, whose line below holds one short word cell at the same left edge."""
+    a value right of it, whose line below holds one short word cell at the same left edge and
+    nothing under the value (other columns, such as an address beside the label, may go on)."""
     wrapped: dict[int, list[tuple[int, str]]] = {}
     for index in range(len(lines) - 1):
         line, lower = lines[index], lines[index + 1]
-        if (len(line.cells) < 2 or len(lower.cells) != 1 or lower.page != line.page
-                or lower.y0 - line.y1 > 0.8 * max(line.size, 1) or not _WRAPPED_WORD.fullmatch(lower.cells[0].text)):
+        if len(line.cells) < 2 or lower.page != line.page or lower.y0 - line.y1 > 0.8 * max(line.size, 1):
             continue
-        for position, cell in enumerate(line.cells[:-1]):
-            if abs(cell.x0 - lower.cells[0].x0) < 2 and lower.cells[0].x1 < line.cells[position + 1].x0:
-                wrapped.setdefault(index, []).append((position, folded[index + 1][0]))
+        for below, word in enumerate(lower.cells):
+            if not _WRAPPED_WORD.fullmatch(word.text):
+                continue
+            for position, cell in enumerate(line.cells[:-1]):
+                value = line.cells[position + 1]
+                if (abs(cell.x0 - word.x0) < 2 and word.x1 < value.x0
+                        and not any(other.x0 < value.x1 for other in lower.cells[below + 1 :])):
+                    wrapped.setdefault(index, []).append((position, folded[index + 1][below]))
     return wrapped
 
 

@@ -475,3 +475,15 @@ def test_a_letterhead_is_read_as_the_one_legal_name_that_shares_its_name_word():
         "<p>Factuurdatum 22/11/2024</p><p>Te betalen € 605,00</p>"
         '<p style="font-size:7pt">Vandamme Kantoorinrichting BV · BTW BE 0871.544.208 · RPR Gent</p>')
     assert understand_bytes(pdf, "factuur.pdf", OCR).value("vendor") == "Vandamme Kantoorinrichting BV"
+
+
+def test_a_wrapped_label_beside_the_customers_address():
+    """"Invoice | 22 Nov. 2024" over "date" in a narrow column, the customer's address going on
+    left of it: the label is "Invoice date" (not the "date" of the delivery date below)."""
+    pdf = html_pdf(
+        "<p><b>Moselle Data S.à r.l.</b></p><p>INVOICE No. MD-2024-0622</p>"
+        '<table style="width:100%"><tr><td style="width:250pt">Customer<br>Kirchberg Wealth Partners S.A.<br>'
+        "15, avenue J.F. Kennedy<br>L-1855 Luxembourg</td><td><table><tr><td style=\"width:40pt\">Invoice date</td>"
+        '<td style="width:80pt">22 Nov. 2024</td></tr><tr><td>Delivery date</td><td>Nov 18, 2024</td></tr></table></td></tr>'
+        "</table><p>Total EUR 16,965.00</p>")
+    assert understand_bytes(pdf, "invoice.pdf", OCR).value("issue_date") == date(2024, 11, 22)
