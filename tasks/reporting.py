@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -58,16 +59,18 @@ def publish_markdown(key: str, markdown: str, description: str) -> None:
 class Progress:
     """A progress bar on the current flow run (shown in the UI while a long run works).
 
-    Updates are sent at most every ``step_percent`` percent; outside a flow run it does nothing.
+    Updates are sent at most every ``step_percent`` percent and every ``every_seconds`` (each is
+    an API call, tens of milliseconds), and at the end; outside a flow run it does nothing.
     """
 
-    def __init__(self, total: int, description: str, step_percent: float = 5.0) -> None:
+    def __init__(self, total: int, description: str, step_percent: float = 5.0, every_seconds: float = 1.0) -> None:
         from prefect.artifacts import create_progress_artifact
         from prefect.context import FlowRunContext
 
-        self.total, self.done, self.step = max(total, 1), 0, step_percent
+        self.total, self.done, self.step, self.every = max(total, 1), 0, step_percent, every_seconds
         self.description = description
         self._shown = 0.0
+        self._shown_at = time.monotonic()
         self._id = None
         if FlowRunContext.get() is not None and total > 0:
             self._id = create_progress_artifact(progress=0.0, description=description)
@@ -77,6 +80,7 @@ class Progress:
 
         self.done += count
         percent = min(100.0, 100.0 * self.done / self.total)
-        if self._id is not None and (percent - self._shown >= self.step or percent >= 100.0):
+        due = percent - self._shown >= self.step and time.monotonic() - self._shown_at >= self.every
+        if self._id is not None and (due or percent >= 100.0):
             update_progress_artifact(self._id, percent, f"{self.description}: {self.done} of {self.total}")
-            self._shown = percent
+            self._shown, self._shown_at = percent, time.monotonic()
