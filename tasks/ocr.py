@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -211,7 +212,8 @@ def read_page(job: OcrJob) -> OcrPage:
             if result.rotation in (90, 270):
                 result.width, result.height = result.height, result.width
             page = ink.result() if read == path else unread_ink.page_ink(read)
-            words = _with_dropped_text(words, page, job, folder, ends)
+            language = page_language(words, job.languages)
+            words = mend_umlauts(_with_dropped_text(words, page, language, job, folder, ends), language)
             result.words, result.confidence = words, _mean_confidence(words)
         except RuntimeError as err:  # pytesseract raises RuntimeError on its time limit
             result.error = f"page {job.index + 1}: OCR stopped after {job.timeout} s ({err})"
@@ -244,18 +246,17 @@ def page_language(words: list[Word], languages: str) -> str:
     return best if best is not None and counts[best] > 0 else configured[0]
 
 
-def _with_dropped_text(words: list[Word], page: unread_ink.PageInk, job: OcrJob, folder: str,
+def _with_dropped_text(words: list[Word], page: unread_ink.PageInk, language: str, job: OcrJob, folder: str,
                        ends: float) -> list[Word]:
-    """``words`` with the text tesseract's layout analysis dropped or garbled read again from the
-    page's unread ink; weak words where a patch read well are replaced. Keeps ``words`` when the
-    page time runs out."""
+    """``words`` with the text tesseract's layout analysis dropped or garbled read again (in the
+    page's ``language`` pack) from the page's unread ink; weak words where a patch read well are
+    replaced. Keeps ``words`` when the page time runs out."""
     patches, ink = unread_ink.unread_patches(page, words)
     if not patches or ink is None:
         return words
     sheet, tops = unread_ink.sheet(ink, patches, folder)
     try:
-        read, _ = _read_words(sheet, job, _time_left(ends), layout="--psm 6",
-                               languages=page_language(words, job.languages))
+        read, _ = _read_words(sheet, job, _time_left(ends), layout="--psm 6", languages=language)
     except RuntimeError:
         logger.info("page %d: no time left to read again what the page layout dropped", job.index + 1)
         return words
@@ -264,6 +265,21 @@ def _with_dropped_text(words: list[Word], page: unread_ink.PageInk, job: OcrJob,
     answered = [p for p in patches if any(p.holds(w) for w in found)]
     kept = [w for w in words if w[5] >= RELIABLE_WORD_CONFIDENCE or not any(p.holds(w) for p in answered)]
     return kept + found
+
+
+# A German "ü" that tesseract read as "ii" on a coarse scan ("fiir", "Priifung", "Ingenieurbiiro",
+# "Diisseldorf"): German writes next to no word with "ii" between two letters.
+_II_FOR_U_UMLAUT = re.compile(r"(?<=[^\W\d_])ii(?=[^\W\d_])")
+_WORD_OF_LETTERS = re.compile(r"[^\W\d_]+[.,:;]?")
+
+
+def mend_umlauts(words: list[Word], language: str) -> list[Word]:
+    """``words`` of a page in ``language`` with the "ü" tesseract read as "ii" put back (German
+    pages only, words of letters only: no number, code or IBAN is touched)."""
+    if language != "deu":
+        return words
+    return [(_II_FOR_U_UMLAUT.sub("ü", w[0]), *w[1:]) if "ii" in w[0] and _WORD_OF_LETTERS.fullmatch(w[0]) else w
+            for w in words]
 
 
 # ---------------------------------------------------------------- the pool

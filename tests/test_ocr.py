@@ -163,6 +163,20 @@ def test_the_language_of_a_page_is_told_by_its_invoice_words():
     assert page_language(words("Rechnung Datum Betrag"), "eng+fra") in {"eng", "fra"}  # only configured packs
 
 
+def test_a_german_u_umlaut_read_as_ii_is_mended_on_german_pages_only():
+    from tasks.ocr import mend_umlauts
+
+    def words(*texts):  # type: ignore[no-untyped-def]
+        return [(t, 10.0 * n, 0.0, 10.0 * n + 9, 10.0, 0.8, 1) for n, t in enumerate(texts)]
+
+    read = words("Ingenieurbiiro", "Petersen,", "Diisseldorf", "Zahlbar", "fiir", "Priifung:", "Hawaii", "DE12ii34", "II")
+    mended = mend_umlauts(read, "deu")
+    assert [w[0] for w in mended] == ["Ingenieurbüro", "Petersen,", "Düsseldorf", "Zahlbar", "für", "Prüfung:", "Hawaii",
+                                      "DE12ii34", "II"]
+    assert [w[1:] for w in mended] == [w[1:] for w in read]
+    assert mend_umlauts(read, "eng") == read
+
+
 def test_dropped_text_is_read_again_in_the_language_of_the_page(tmp_path, monkeypatch):
     """Read again in German, a German label keeps its umlaut."""
     from tasks import ocr
