@@ -27,8 +27,8 @@ stop_group() {  # stop a process group: politely, then for sure after $2 seconds
 }
 cleanup() {
     trap - INT TERM EXIT
-    echo
-    echo "stopping the deployments and the Prefect server"
+    trap '' PIPE  # where the output went may be gone already (`make run | tee run.log`, Ctrl-C stops tee too)
+    { echo; echo "stopping the deployments and the Prefect server"; } 2>/dev/null || true
     stop_group "$serve_pid" 10
     stop_group "$server_pid" 20
     wait 2>/dev/null || true

@@ -122,3 +122,49 @@ def test_prefect_deploy_all_registers_every_deployment_with_its_schedule(live_pr
         if spec.concurrency:
             assert deployment.global_concurrency_limit is not None, spec.name
             assert deployment.global_concurrency_limit.limit == spec.concurrency
+
+
+def _processes_with(variable: str) -> list[int]:
+    """Pids of the processes whose environment holds ``variable`` (``NAME=value``)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if variable.encode() in (entry / "environ").read_bytes().split(b"\0"):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def test_ctrl_c_stops_everything_make_run_started_even_when_its_output_goes_through_tee(tmp_path):
+    """Ctrl-C reaches the whole foreground group, `tee` included: the script must still stop the
+    Prefect server and `invoices serve` (its farewell line went to the closed pipe and killed it)."""
+    import signal
+
+    from tests.fixtures_prefect_live import free_port
+
+    marker = f"INVOICES_RUN_TEST={tmp_path.name}"
+    port = free_port()
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "INVOICES_"))},
+           "INVOICES_RUN_TEST": tmp_path.name, "INVOICES_DATA_DIR": str(tmp_path / "data"),
+           "PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_SERVER_API_PORT": str(port)}
+    log = tmp_path / "run.log"
+    shell = subprocess.Popen(["bash", "-c", f"deployments/run-local.sh 2>&1 | tee {log}"], cwd=ROOT, env=env,
+                             stdout=subprocess.DEVNULL, start_new_session=True)  # a terminal's foreground group
+    try:
+        deadline = time.monotonic() + 300
+        while "deployments" not in (log.read_text() if log.exists() else "").split("Prefect UI:")[-1]:
+            assert shell.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(1)
+        started = _processes_with(marker)
+        assert len(started) >= 4, started  # the shell, the script, the Prefect server, invoices serve
+        os.killpg(shell.pid, signal.SIGINT)
+        shell.wait(timeout=60)
+        deadline = time.monotonic() + 60
+        while _processes_with(marker) and time.monotonic() < deadline:
+            time.sleep(1)
+        assert _processes_with(marker) == [], log.read_text()[-2000:]
+    finally:
+        for pid in _processes_with(marker):
+            os.kill(pid, signal.SIGKILL)
