@@ -119,6 +119,7 @@ def _under(line: Line, position: int, lower: Line, span: tuple[float, float] | N
 
 
 _WRAPPED_WORD = re.compile(r"[^\W\d_][\w.'’ ]{0,20}:?")
+_DIGIT = re.compile(r"\d")
 
 
 def _wrapped_labels(lines: list[Line], folded: list[list[str]]) -> dict[int, list[tuple[int, str]]]:
@@ -200,7 +201,7 @@ class Reader:
                         continue
                     position = first + 1 if crosses else first
                     found = self._after(index, position, match.end() - starts[position], parse, below,
-                                        max(0, match.start() - starts[position]))
+                                        max(0, match.start() - starts[position]), wrapped=True)
                     if found is not None:
                         yield found
             for position, rest in self.wrapped.get(index, ()):
@@ -211,14 +212,18 @@ class Reader:
                         yield found
 
     def _after(self, index: int, position: int, end: int, parse: Callable[[str], Any], below: int,
-               start: int | None = None) -> Found | None:
+               start: int | None = None, wrapped: bool = False) -> Found | None:
         """The value after the label ending at ``end`` of a cell: in the cell, right of it, or below
-        it (below the label itself when ``start`` is given and more labels share its cell)."""
+        it (below the label itself when ``start`` is given and more labels share its cell).
+        ``wrapped``: a value a narrow column wrapped onto the next line is read whole."""
         line = self.lines[index]
         cell = line.cells[position]
         rest = _without_leader(cell.text[end:])
         if rest:
             value = parse(rest)
+            if value is None and wrapped:
+                width = (cell.x1 - cell.x0) / max(len(cell.text), 1)
+                value = self._continued(index, cell, rest, cell.x1 - len(rest) * width, line.size, parse)
             if value is not None:
                 return Found(value, 1.0, line, cell)
             if not _LABEL_TAIL.fullmatch(rest) and not (start is not None and _LABEL_ROW.fullmatch(rest)):
@@ -226,6 +231,8 @@ class Reader:
         span = _header_label_span(cell, start, end, rest) if start is not None else None
         for right in line.cells[position + 1 : position + 3]:
             value = parse(right.text)
+            if value is None and wrapped:
+                value = self._continued(index, cell, right.text, right.x0, 2.0, parse)
             if value is not None:
                 return Found(value, 0.95, line, right)
             if len(_without_leader(right.text).rstrip(" :.-")) > 3:  # a short filler ("le:", ":", dots) may stand between
@@ -238,6 +245,32 @@ class Reader:
                 if value is not None:
                     return Found(value, 0.85, lower, other)
         return None
+
+    def _continued(self, index: int, label: Cell, text: str, left: float, slack: float,
+                   parse: Callable[[str], Any]) -> Any:
+        """A value a narrow column wrapped onto the next line ("25 november" over "2024", "KWP/"
+        over "PO/2024/117"), parsed whole: ``text`` (starting at ``left``) joined with the cell of
+        the line just below that starts where it starts, when nothing else stands under the label
+        and its value but a wrapped label word at the label's left edge."""
+        text = text.rstrip()
+        if not (_DIGIT.search(text) or text.endswith(("/", "-"))):
+            return None
+        line, under = self.lines[index], []
+        for lower in self.lines[index + 1 : index + 4]:  # the next line with words under the label's column
+            if lower.page != line.page or lower.y0 - line.y1 > 0.8 * max(line.size, 1):
+                return None
+            under = [c for c in lower.cells if c.x1 > label.x0 - line.size and c.x0 < line.cells[-1].x1]
+            if under:
+                break
+        tail = [c for c in under if abs(c.x0 - left) <= slack and len(c.text) <= 30]
+        if len(tail) != 1:
+            return None
+        others = [c for c in under if c is not tail[0]]
+        if others and (len(others) > 1 or abs(others[0].x0 - label.x0) >= 2
+                       or not _WRAPPED_WORD.fullmatch(others[0].text) or others[0].x1 >= tail[0].x0):
+            return None
+        joiner = "" if text.endswith(("/", "-")) else " "
+        return parse(f"{text}{joiner}{tail[0].text.strip()}")
 
     # ------------------------------------------------------------ value parsers
 

@@ -487,3 +487,24 @@ def test_a_wrapped_label_beside_the_customers_address():
         '<td style="width:80pt">22 Nov. 2024</td></tr><tr><td>Delivery date</td><td>Nov 18, 2024</td></tr></table></td></tr>'
         "</table><p>Total EUR 16,965.00</p>")
     assert understand_bytes(pdf, "invoice.pdf", OCR).value("issue_date") == date(2024, 11, 22)
+
+
+def test_a_value_a_narrow_column_wrapped_onto_the_next_line_is_read_whole():
+    """"Factuurdatum 25 november" over "2024"; a PO number broken after a slash ("KWP/" over
+    "PO/2024/117"), its label wrapped too ("PO" over "number")."""
+    pdf = html_pdf(
+        "<p><b>Podiumtechniek Dekker V.O.F.</b></p>"
+        '<table style="width:100%"><tr><td style="width:260pt">Stichting Zomerfestival Noordwijk<br>Postbus 118<br>'
+        '2200 AC Noordwijk</td><td><table style="font-size:9pt"><tr><td>Factuurnr.</td><td>2024-0212</td></tr>'
+        "<tr><td>Factuurdatum</td><td>25 november 2024</td></tr><tr><td>Proformanr.</td><td>PF-2024-031</td></tr>"
+        "<tr><td>Uw kenmerk</td><td>ZFN-2024-14</td></tr></table></td></tr></table>"
+        "<p>Deze factuur vervangt de proformafactuur PF-2024-031 van 4 november 2024.</p><p>Totaal € 3.690,50</p>")
+    assert understand_bytes(pdf, "factuur.pdf", OCR).value("issue_date") == date(2024, 11, 25)
+    pdf = html_pdf(
+        "<p><b>Moselle Data S.à r.l.</b></p><p>INVOICE No. MD-2024-0622 · Invoice date 22 Nov. 2024</p>"
+        '<table style="width:100%"><tr><td style="width:250pt">Customer<br>Kirchberg Wealth Partners S.A.<br>'
+        "Attn. Finance Department<br>15, avenue J.F. Kennedy<br>L-1855 Luxembourg<br>VAT LU20165772</td><td><table>"
+        "<tr><td>Invoice date</td><td>22 Nov. 2024</td></tr><tr><td>Delivery date</td><td>Nov 18, 2024</td></tr>"
+        "<tr><td>Due date</td><td>22-12-2024</td></tr><tr><td>PO number</td><td>KWP/PO/2024/117</td></tr></table>"
+        "</td></tr></table><p>Total EUR 16,965.00</p>")
+    assert understand_bytes(pdf, "invoice.pdf", OCR).value("reference") == "KWP/PO/2024/117"
