@@ -150,8 +150,11 @@ def test_ctrl_c_stops_everything_make_run_started_even_when_its_output_goes_thro
            "INVOICES_RUN_TEST": tmp_path.name, "INVOICES_DATA_DIR": str(tmp_path / "data"),
            "PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_SERVER_API_PORT": str(port)}
     log = tmp_path / "run.log"
+    # A terminal's foreground group, where Ctrl-C is not ignored (a test run started in the
+    # background inherits SIGINT ignored, and a shell cannot trap a signal ignored at its start).
     shell = subprocess.Popen(["bash", "-c", f"deployments/run-local.sh 2>&1 | tee {log}"], cwd=ROOT, env=env,
-                             stdout=subprocess.DEVNULL, start_new_session=True)  # a terminal's foreground group
+                             stdout=subprocess.DEVNULL, start_new_session=True,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 300
         while "deployments" not in (log.read_text() if log.exists() else "").split("Prefect UI:")[-1]:
