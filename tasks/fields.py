@@ -423,10 +423,23 @@ def normalise_iban(candidate: str) -> str | None:
         return None
 
 
+# A mark OCR reads into an IBAN's groups ("NL22 RABO 0312 998: 8 71" for "0312 9988 71").
+_STRAY_MARK = re.compile(r"(?<=[A-Z0-9])[:;.,'’`](?=\s?[A-Z0-9])")
+
+
 def find_ibans(text: str) -> list[tuple[str, int]]:
-    """Valid IBANs in ``text`` (the checksum decides where an IBAN ends)."""
+    """Valid IBANs in ``text`` (the checksum decides where an IBAN ends); where none is found, once
+    more without the stray marks OCR reads between its characters."""
+    upper = text.upper()
+    found = _ibans_in(upper)
+    if not found and _STRAY_MARK.search(upper):
+        found = _ibans_in(_STRAY_MARK.sub("", upper))
+    return found
+
+
+def _ibans_in(text: str) -> list[tuple[str, int]]:
     found = []
-    for match in _IBAN_RE.finditer(text.upper()):
+    for match in _IBAN_RE.finditer(text):
         compact = re.sub(r"\s", "", match.group(1))
         for candidate in dict.fromkeys((compact, *_ocr_repaired(compact))):
             iban = _longest_valid_prefix(candidate)

@@ -508,3 +508,9 @@ def test_a_value_a_narrow_column_wrapped_onto_the_next_line_is_read_whole():
         "<tr><td>Due date</td><td>22-12-2024</td></tr><tr><td>PO number</td><td>KWP/PO/2024/117</td></tr></table>"
         "</td></tr></table><p>Total EUR 16,965.00</p>")
     assert understand_bytes(pdf, "invoice.pdf", OCR).value("reference") == "KWP/PO/2024/117"
+
+
+def test_an_iban_with_a_mark_ocr_read_between_its_digits():
+    assert [iban for iban, _ in find_ibans("Graag overmaken op NL22 RABO 0312 998: 8 71 t.n.v. Het Anker")] == [
+        "NL22RABO0312998871"]
+    assert find_ibans("IBAN: DE88 3704 0044 0532: 0130 00") == []  # still the checksum decides
