@@ -86,10 +86,10 @@ def run(argv: list[str]) -> list[str]:
         base = timed(empty)
         folder = timed(ingest_folder)
         mailbox = timed(poll_mailbox)
-        from prefect.settings import temporary_settings
+        from flows.handoff import nested_run_settings
 
         per_run = _per_document(lambda: empty_batch(DOCUMENTS))
-        with temporary_settings(updates={"flows.heartbeat_frequency": None}):
+        with nested_run_settings():
             per_quiet_run = _per_document(lambda: empty_batch(DOCUMENTS))
         from tests.corpus import generate
 

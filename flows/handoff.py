@@ -37,7 +37,7 @@ def _handlers() -> dict[str, Callable[[int], Any]]:
     return {"pdf": read, "image": read, "xml": read, "xlsx": consolidate}
 
 
-def _nested_run_settings():  # type: ignore[no-untyped-def]
+def nested_run_settings():  # type: ignore[no-untyped-def]
     """Prefect settings for the documents' runs inside the intake run: no flow-run heartbeats of
     their own. The intake run's heartbeats already say the process is alive; and a run with
     heartbeats waits, when it ends, for its heartbeat thread to wake from its one-second sleep,
@@ -69,7 +69,7 @@ def hand_over(document_ids: list[int]) -> dict[str, int]:
             )
         ).all()
     counts: dict[str, int] = {"left_unread": len(behind)} if behind else {}
-    with _nested_run_settings():
+    with nested_run_settings():
         for document_id, kind in rows:
             handler = handlers.get(kind)
             if handler is None:
