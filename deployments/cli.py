@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from deployments.commands import register_all
+from deployments.preflight import require_all, require_schema
 from tasks.settings import get_settings
 
 app = typer.Typer(help="Invoice automation: intake, reading, workbook, reminders and backups.", no_args_is_help=True)
@@ -19,6 +20,14 @@ app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 console = Console()
 err_console = Console(stderr=True)
+
+
+@app.callback()
+def _connect(ctx: typer.Context) -> None:
+    """Every command talks to the Prefect server `make run` started (or the one the settings name)."""
+    from tasks.prefect_server import connected
+
+    ctx.with_resource(connected(get_settings()))
 
 
 @db_app.command("upgrade")
@@ -59,6 +68,7 @@ def user_add(
     counterparty: Annotated[Optional[list[str]], typer.Option(help="Only remind about these counterparties")] = None,
 ) -> None:
     """Add a user, or update the one with this email."""
+    require_schema()
     from tasks.users import save_user
 
     try:
@@ -72,6 +82,7 @@ def user_add(
 @user_app.command("list")
 def user_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """List users."""
+    require_schema()
     from tasks.users import list_users
 
     users = list_users()
@@ -107,7 +118,8 @@ def doctor(
 
 @app.command()
 def serve() -> None:
-    """Serve every deployment with its schedule (needs PREFECT_API_URL; `make run` sets it)."""
+    """Serve every deployment with its schedule on the Prefect server (`make run` starts one)."""
+    require_all()
     from deployments.serve import serve as serve_all
 
     serve_all(get_settings())
@@ -116,6 +128,7 @@ def serve() -> None:
 @app.command()
 def ingest(inbox: Annotated[Optional[str], typer.Option(help="Folder to read instead of the drop folder")] = None) -> None:
     """Run ingest-folder once, now."""
+    require_all()
     from flows.ingest_folder import ingest_folder
 
     counts = ingest_folder(inbox=inbox)

@@ -67,6 +67,7 @@ def serve(settings: Settings) -> None:
     watcher = threading.Thread(target=watch_inbox, args=(settings, stop), name="inbox-watch", daemon=True)
     watcher.start()
     try:
-        prefect_serve(*build_deployments(settings, deployment_specs(settings)))
+        prefect_serve(*build_deployments(settings, deployment_specs(settings)),
+                      query_seconds=settings.prefect.runner_poll_seconds)
     finally:
         stop.set()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import smtplib
 import socket
@@ -10,10 +9,6 @@ import ssl
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
 
 from tasks.settings import Settings
 
@@ -27,27 +22,10 @@ class Check:
 
 
 def check_database(settings: Settings) -> Check:
-    from db.migrate import current_revision, head_revision
-    from db.session import make_engine
+    from db.migrate import schema_state
 
-    url = settings.database.url
-    shown = make_url(url).render_as_string(hide_password=True)
-    engine = make_engine(url)
-    try:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except SQLAlchemyError as err:
-        reason = str(err.orig if getattr(err, "orig", None) else err).strip().splitlines()[0]
-        return Check("database", False, f"cannot connect to {shown}: {reason}",
-                     "check INVOICES_DATABASE__URL (postgresql+psycopg://user:password@host:5432/db) "
-                     "and that the server is running")
-    finally:
-        engine.dispose()
-    current, head = current_revision(url), head_revision()
-    if current != head:
-        return Check("database", False, f"{shown} is at schema revision {current or 'none'}, the code needs {head}",
-                     "run `invoices db upgrade`")
-    return Check("database", True, f"{shown} (schema {current})")
+    state = schema_state(settings.database.url)
+    return Check("database", state.ready, state.detail, state.fix)
 
 
 def check_storage(settings: Settings) -> Check:
@@ -141,30 +119,32 @@ def check_smtp(settings: Settings) -> Check:
     return Check("smtp", True, f"{smtp.host}:{smtp.port} accepts connections")
 
 
-def check_prefect() -> Check:
-    import httpx
+def check_prefect(settings: Settings) -> Check:
+    from tasks.prefect_server import api_url, server_problem
 
-    api = os.environ.get("PREFECT_API_URL")
-    if not api:
-        try:
-            from prefect.settings import PREFECT_API_URL
-
-            api = PREFECT_API_URL.value()
-        except Exception:
-            api = None
-    if not api:
-        return Check("prefect", False, "PREFECT_API_URL is not set, flows would run against a throwaway server",
-                     "start the stack with `make run`, or set PREFECT_API_URL=http://127.0.0.1:4200/api")
-    try:
-        response = httpx.get(api.rstrip("/") + "/health", timeout=5)
-        response.raise_for_status()
-    except httpx.HTTPError as err:
-        return Check("prefect", False, f"Prefect API {api} does not answer: {err}",
-                     "start it with `make run` (or `prefect server start`)")
-    return Check("prefect", True, f"Prefect API {api} is healthy")
+    url = api_url(settings)
+    problem = server_problem(url)
+    if problem:
+        return Check("prefect", False, f"no Prefect server answers at {url}: {problem}",
+                     "start the system with `make run` (it starts one there), or point INVOICES_PREFECT__API_URL "
+                     "or PREFECT_API_URL at yours")
+    return Check("prefect", True, f"Prefect API {url} is healthy")
 
 
-CHECKS = ("database", "storage", "tesseract", "imap", "smtp", "prefect")
+def check_scheduler(settings: Settings) -> Check:
+    from tasks.prefect_server import api_url, connected, server_problem
+    from tasks.schedule_health import schedule_health
+
+    url = api_url(settings)
+    if server_problem(url):
+        return Check("scheduler", False, f"not checked: no Prefect server answers at {url}",
+                     "start the system with `make run`")
+    with connected(settings):
+        health = schedule_health()
+    return Check("scheduler", health.ok, health.detail, health.fix)
+
+
+CHECKS = ("database", "storage", "tesseract", "imap", "smtp", "prefect", "scheduler")
 
 
 def run_checks(settings: Settings, only: list[str] | None = None) -> list[Check]:
@@ -179,6 +159,7 @@ def run_checks(settings: Settings, only: list[str] | None = None) -> list[Check]
         "tesseract": lambda: [check_tesseract(settings)],
         "imap": lambda: check_imap(settings),
         "smtp": lambda: [check_smtp(settings)],
-        "prefect": lambda: [check_prefect()],
+        "prefect": lambda: [check_prefect(settings)],
+        "scheduler": lambda: [check_scheduler(settings)],
     }
     return [check for name in wanted for check in runners[name]()]

@@ -43,3 +43,11 @@ class NotificationError(InvoiceAutomationError):
 
 class BackupError(InvoiceAutomationError):
     """A backup could not be made, verified, pruned or restored."""
+
+
+class PrefectServerError(ConfigurationError):
+    """No Prefect server answers where the system expects one."""
+
+
+class SchemaNotMigrated(ConfigurationError):
+    """The database is missing tables or columns the code needs (`invoices db upgrade` adds them)."""

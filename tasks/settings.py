@@ -236,6 +236,19 @@ class WorkbookSettings(BaseModel):
     )
 
 
+class PrefectSettings(BaseModel):
+    """The Prefect server that schedules, starts and shows every run."""
+
+    api_url: str = Field(
+        default="http://127.0.0.1:4200/api",
+        description="API of the Prefect server every `invoices` command and `invoices serve` use (`make run` "
+        "starts one here); PREFECT_API_URL, in the environment or .env, wins.",
+    )
+    runner_poll_seconds: int = Field(
+        default=1, ge=1, description="How often `invoices serve` asks the server for runs that are due.",
+    )
+
+
 class Settings(BaseSettings):
     """Everything the system can be told, with defaults that run on a laptop."""
 
@@ -263,6 +276,7 @@ class Settings(BaseSettings):
     reminders: ReminderSettings = Field(default_factory=ReminderSettings)
     backup: BackupSettings = Field(default_factory=BackupSettings)
     workbook: WorkbookSettings = Field(default_factory=WorkbookSettings)
+    prefect: PrefectSettings = Field(default_factory=PrefectSettings)
 
     @field_validator("time_zone")
     @classmethod

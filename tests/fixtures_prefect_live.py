@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -46,10 +47,10 @@ def stop(process: subprocess.Popen) -> None:
         process.wait(timeout=30)
 
 
-@pytest.fixture(scope="session")
-def live_prefect(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """Environment variables that point a process at a freshly started Prefect server."""
-    home = tmp_path_factory.mktemp("prefect-live")
+@contextlib.contextmanager
+def prefect_server_process(home: Path, server_env: dict[str, str] | None = None) -> Iterator[dict[str, str]]:
+    """Start `prefect server start` with its home in ``home`` (its SQLite database there unless
+    ``server_env`` names another); yield the environment that points a client at it."""
     port = free_port()
     api_url = f"http://127.0.0.1:{port}/api"
     env = {
@@ -63,10 +64,17 @@ def live_prefect(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
     with log.open("wb") as out:
         process = subprocess.Popen(
             [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            env={**env, **(server_env or {})}, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )
     try:
         wait_healthy(api_url, process, log)
         yield env
     finally:
         stop(process)
+
+
+@pytest.fixture(scope="session")
+def live_prefect(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """Environment variables that point a process at a freshly started Prefect server."""
+    with prefect_server_process(tmp_path_factory.mktemp("prefect-live")) as env:
+        yield env

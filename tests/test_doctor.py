@@ -51,4 +51,4 @@ def test_tesseract_and_its_language_packs_are_found(tmp_path):
 def test_an_unreachable_prefect_api_is_reported(tmp_path):
     result = _doctor(tmp_path, {"PREFECT_API_URL": "http://127.0.0.1:1/api"}, "--only", "prefect")
     assert result.returncode == 1
-    assert "does not answer" in result.stdout and "make run" in result.stdout
+    assert "no Prefect server answers at http://127.0.0.1:1/api" in result.stdout and "make run" in result.stdout

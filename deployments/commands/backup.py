@@ -9,6 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from deployments.preflight import require_all
+
 
 def _fail(message: str) -> None:
     Console(stderr=True).print(f"[red]{message}[/red]", soft_wrap=True)
@@ -25,6 +27,7 @@ def register(app: typer.Typer) -> None:
         prune: Annotated[bool, typer.Option(help="Delete backups that retention no longer needs")] = True,
     ) -> None:
         """Make a backup now (a run of the backup flow): dump, verify, prune."""
+        require_all()
         from flows.backup import backup
         from tasks.errors import InvoiceAutomationError
 

@@ -8,6 +8,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from deployments.preflight import require_all, require_schema
+
 
 def register(app: typer.Typer) -> None:
     mailbox_app = typer.Typer(help="Mailbox intake (IMAP).", no_args_is_help=True)
@@ -18,6 +20,7 @@ def register(app: typer.Typer) -> None:
         account: Annotated[Optional[list[str]], typer.Option(help="Poll only this account (repeatable)")] = None,
     ) -> None:
         """Run poll-mailbox once, now: take every new message of each account."""
+        require_all()
         from flows.poll_mailbox import poll_mailbox
         from tasks.errors import MailboxError
 
@@ -35,6 +38,7 @@ def register(app: typer.Typer) -> None:
     @mailbox_app.command("status")
     def status() -> None:
         """Messages per account and folder by status, and those that need a person."""
+        require_schema()
         from db.models import MailStatus
         from db.session import session_scope
         from tasks.mail_ledger import needing_attention, status_summary

@@ -9,6 +9,8 @@ import typer
 from rich.console import Console
 from rich.markdown import Markdown
 
+from deployments.preflight import require_all
+
 
 def register(app: typer.Typer) -> None:
     @app.command("reminders")
@@ -17,6 +19,7 @@ def register(app: typer.Typer) -> None:
         today: Annotated[Optional[str], typer.Option(help="Remind as on this day (YYYY-MM-DD), e.g. to catch up")] = None,
     ) -> None:
         """Send the reminder digests due today (a run of the send-reminders flow)."""
+        require_all()
         from flows.send_reminders import send_reminders
         from tasks.reminders import report_markdown, run_reminders
         from tasks.settings import get_settings

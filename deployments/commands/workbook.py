@@ -11,6 +11,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from deployments.preflight import require_all, require_schema
+
 
 def _print_report(console: Console, report: dict[str, Any]) -> None:
     counts = report["counts"]
@@ -49,6 +51,7 @@ def register(app: typer.Typer) -> None:
         mapping: Annotated[Optional[Path], typer.Option(help="YAML/JSON file: extra headers, status words, tabs")] = None,
     ) -> None:
         """Import a workbook into the invoices (a run of the consolidate-workbook flow)."""
+        require_all()
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
         from flows.consolidate_workbook import consolidate_workbook
@@ -87,6 +90,7 @@ def register(app: typer.Typer) -> None:
         path: Annotated[Path, typer.Argument(help="Where to write the .xlsx (replaced if it exists)")],
     ) -> None:
         """Write every invoice to a clean workbook: Invoices, Overdue and Aging (with a chart)."""
+        require_schema()
         from tasks.errors import WorkbookError
         from tasks.workbook_export import export_workbook
 
