@@ -6,11 +6,17 @@ cd "$(dirname "$0")/.."
 BIN=.venv/bin
 
 export PREFECT_HOME="${PREFECT_HOME:-$PWD/data/prefect}"
-export PREFECT_SERVER_API_HOST="${PREFECT_SERVER_API_HOST:-127.0.0.1}"
-export PREFECT_SERVER_API_PORT="${PREFECT_SERVER_API_PORT:-4200}"
-export PREFECT_API_URL="${PREFECT_API_URL:-http://$PREFECT_SERVER_API_HOST:$PREFECT_SERVER_API_PORT/api}"
+# The server every `invoices` command finds by itself: INVOICES_PREFECT__API_URL (or PREFECT_API_URL),
+# http://127.0.0.1:4200/api by default.
+read -r PREFECT_API_URL server_host server_port < <("$BIN/python" -c '
+from urllib.parse import urlsplit
+from tasks.prefect_server import api_url
+from tasks.settings import get_settings
+url = api_url(get_settings())
+print(url, urlsplit(url).hostname, urlsplit(url).port or 80)')
+export PREFECT_API_URL
 export PREFECT_SERVER_ANALYTICS_ENABLED=false
-export PREFECT_UI_URL="${PREFECT_UI_URL:-http://$PREFECT_SERVER_API_HOST:$PREFECT_SERVER_API_PORT}"
+export PREFECT_UI_URL="${PREFECT_UI_URL:-${PREFECT_API_URL%/api}}"
 mkdir -p "$PREFECT_HOME"
 healthy() { "$BIN/python" -c 'import sys, httpx; httpx.get(sys.argv[1] + "/health", timeout=2).raise_for_status()' "$PREFECT_API_URL" >/dev/null 2>&1; }
 
@@ -38,7 +44,7 @@ trap cleanup INT TERM EXIT
 if healthy; then
     echo "using the Prefect server already running at $PREFECT_API_URL"
 else
-    setsid "$BIN/prefect" server start --host "$PREFECT_SERVER_API_HOST" --port "$PREFECT_SERVER_API_PORT" \
+    setsid "$BIN/prefect" server start --host "$server_host" --port "$server_port" \
         >"$PREFECT_HOME/server.log" 2>&1 &
     server_pid=$!
     printf "starting the Prefect server"

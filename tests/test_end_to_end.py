@@ -148,7 +148,8 @@ def test_ctrl_c_stops_everything_make_run_started_even_when_its_output_goes_thro
     port = free_port()
     env = {**{k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "INVOICES_"))},
            "INVOICES_RUN_TEST": tmp_path.name, "INVOICES_DATA_DIR": str(tmp_path / "data"),
-           "PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_SERVER_API_PORT": str(port)}
+           "PREFECT_HOME": str(tmp_path / "prefect"),
+           "INVOICES_PREFECT__API_URL": f"http://127.0.0.1:{port}/api"}
     log = tmp_path / "run.log"
     # A terminal's foreground group, where Ctrl-C is not ignored (a test run started in the
     # background inherits SIGINT ignored, and a shell cannot trap a signal ignored at its start).
