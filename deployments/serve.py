@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 
@@ -44,17 +45,85 @@ def build_deployments(settings: Settings, specs: list[DeploymentSpec]) -> list[o
     return deployments
 
 
-def watch_inbox(settings: Settings, stop: threading.Event) -> None:
-    """Start ingest-folder as soon as a ready file is in the drop folder (no run while idle)."""
-    from prefect.deployments import run_deployment
+INGEST_DEPLOYMENT = "ingest-folder/ingest-folder"
+WATCH_TAG = "inbox-watch"
 
+
+def _host_tag() -> str:
+    return f"served-by:{socket.gethostname()}"
+
+
+def _ingest_busy(client) -> bool:  # type: ignore[no-untyped-def]
+    """Whether an ingest-folder run is pending or running (it takes the files; wait for it)."""
+    from prefect.client.schemas.filters import (
+        DeploymentFilter,
+        DeploymentFilterName,
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+
+    busy = FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PENDING, StateType.RUNNING]))
+    return bool(client.read_flow_runs(
+        deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=["ingest-folder"])),
+        flow_run_filter=FlowRunFilter(state=busy), limit=1,
+    ))
+
+
+def ingest_here(ingest_flow) -> str:  # type: ignore[no-untyped-def]
+    """Start a run of the ingest-folder deployment and execute it in this process, which has
+    every module loaded already (a new process would spend seconds importing before it reads a
+    file). The run is the deployment's like any other: its concurrency limit is asked when it
+    goes to Pending, and should the runner of this process take it first, the runner runs it."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.objects import SetStateStatus
+    from prefect.flow_engine import run_flow
+    from prefect.states import Pending
+
+    with get_client(sync_client=True) as client:
+        if _ingest_busy(client):
+            return "an ingest-folder run is already going on"
+        deployment = client.read_deployment_by_name(INGEST_DEPLOYMENT)
+        run = client.create_flow_run_from_deployment(deployment.id, tags=[WATCH_TAG, _host_tag()])
+        taken = client.set_flow_run_state(run.id, Pending())
+        if taken.status != SetStateStatus.ACCEPT:
+            return f"ingest-folder run {run.name} is run by the runner ({taken.details})"
+        run = client.read_flow_run(run.id)
+    state = run_flow(ingest_flow, flow_run=run, parameters=run.parameters, return_type="state")
+    return f"ingest-folder run {run.name} finished: {state.name}"
+
+
+def crash_abandoned_ingest_runs() -> None:
+    """Runs this machine's serve executed itself and did not finish (it was stopped or killed
+    during one) are marked crashed; the next run takes their files again."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+        FlowRunFilterTags,
+    )
+    from prefect.client.schemas.objects import StateType
+    from prefect.states import Crashed
+
+    unfinished = FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PENDING, StateType.RUNNING]))
+    with get_client(sync_client=True) as client:
+        for run in client.read_flow_runs(flow_run_filter=FlowRunFilter(
+                tags=FlowRunFilterTags(all_=[WATCH_TAG, _host_tag()]), state=unfinished)):
+            client.set_flow_run_state(run.id, Crashed(
+                message="invoices serve stopped during this run; the next run takes its files again"), force=True)
+            logger.warning("ingest-folder run %s was left unfinished by an earlier serve: marked crashed", run.name)
+
+
+def watch_inbox(settings: Settings, stop: threading.Event, ingest_flow) -> None:  # type: ignore[no-untyped-def]
+    """Run ingest-folder as soon as a ready file is in the drop folder (no run while idle)."""
     inbox = settings.inbox_dir
     drop_folder.ensure_layout(inbox)
     while not stop.wait(settings.storage.watch_interval_seconds):
         try:
             if drop_folder.ready_files(inbox, settings.storage.settle_seconds):
-                run = run_deployment("ingest-folder/ingest-folder", timeout=None, tags=["inbox-watch"])
-                logger.info("ingest-folder run %s finished: %s", run.name, run.state_name)
+                logger.info("inbox watch: %s", ingest_here(ingest_flow))
         except Exception as err:  # keep watching; the scheduled run is the safety net
             logger.warning("inbox watch: %s", err)
             time.sleep(settings.storage.watch_interval_seconds)
@@ -63,11 +132,17 @@ def watch_inbox(settings: Settings, stop: threading.Event) -> None:
 def serve(settings: Settings) -> None:
     from prefect import serve as prefect_serve
 
+    specs = deployment_specs(settings)
+    deployments = build_deployments(settings, specs)
+    ingest_flow = next(spec.load_flow() for spec in specs if spec.name == INGEST_DEPLOYMENT.split("/")[0])
     stop = threading.Event()
-    watcher = threading.Thread(target=watch_inbox, args=(settings, stop), name="inbox-watch", daemon=True)
+    watcher = threading.Thread(target=watch_inbox, args=(settings, stop, ingest_flow), name="inbox-watch", daemon=True)
+    try:
+        crash_abandoned_ingest_runs()
+    except Exception as err:  # the server may not know the deployments yet
+        logger.warning("could not look for unfinished ingest runs: %s", err)
     watcher.start()
     try:
-        prefect_serve(*build_deployments(settings, deployment_specs(settings)),
-                      query_seconds=settings.prefect.runner_poll_seconds)
+        prefect_serve(*deployments, query_seconds=settings.prefect.runner_poll_seconds)
     finally:
         stop.set()

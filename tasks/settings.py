@@ -49,7 +49,7 @@ class StorageSettings(BaseModel):
         "(so a file still being copied is left alone).",
     )
     watch_interval_seconds: float = Field(
-        default=5.0, gt=0, description="How often `invoices serve` looks for new files in the inbox."
+        default=1.0, gt=0, description="How often `invoices serve` looks for new files in the inbox."
     )
 
 
