@@ -77,7 +77,7 @@ def ingest_here(ingest_flow) -> str:  # type: ignore[no-untyped-def]
     file). The run is the deployment's like any other: its concurrency limit is asked when it
     goes to Pending, and should the runner of this process take it first, the runner runs it."""
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.objects import SetStateStatus
+    from prefect.client.schemas.responses import SetStateStatus
     from prefect.flow_engine import run_flow
     from prefect.states import Pending
 
