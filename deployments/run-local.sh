@@ -39,7 +39,9 @@ cleanup() {
     stop_group "$server_pid" 20
     wait 2>/dev/null || true
 }
-trap cleanup INT TERM EXIT
+# Ctrl-C (or a TERM) is how this script is meant to end: stop everything, quietly, with success.
+trap 'cleanup; exit 0' INT TERM
+trap cleanup EXIT
 
 if healthy; then
     echo "using the Prefect server already running at $PREFECT_API_URL"
