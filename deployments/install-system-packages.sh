@@ -1,6 +1,6 @@
 #!/usr/bin/env sh
 # Installs the system programs the project calls: tesseract with its language packs (OCR),
-# dovecot (the IMAP server the tests start), pg_dump (backups) and poppler-utils.
+# dovecot (the IMAP server the tests start) and pg_dump (backups).
 # Idempotent: does nothing when every program is already there.
 set -eu
 
