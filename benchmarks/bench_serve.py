@@ -143,6 +143,6 @@ def run(argv: list[str]) -> list[str]:
         f"settles before it is taken is in it)",
         f"run started as from the UI until running: daily-overview median {median(ours):.1f} s vs an empty flow "
         f"served by Prefect alone {median(floor):.1f} s (ratio {median(ours) / median(floor):.2f}x; target 2 s)",
-        f"scheduled runs (poll-mailbox every minute), from their time to running: "
+        "scheduled runs (poll-mailbox every minute), from their time to running: "
         + ", ".join(f"{lag:.1f} s" for lag in lags) + " (target 2 s)",
     ]

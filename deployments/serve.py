@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 import warnings
+from pathlib import Path
 
 from deployments.registry import DeploymentSpec, deployment_specs
 from tasks import drop_folder
@@ -48,6 +49,8 @@ def build_deployments(settings: Settings, specs: list[DeploymentSpec]) -> list[o
 
 INGEST_DEPLOYMENT = "ingest-folder/ingest-folder"
 WATCH_TAG = "inbox-watch"
+# A file a run could not take (the database was down, say) is tried again this often, not at every look.
+RETRY_LEFT_FILES_SECONDS = 60.0
 
 
 def _host_tag() -> str:
@@ -119,15 +122,24 @@ def crash_abandoned_ingest_runs() -> None:
 
 def watch_inbox(settings: Settings, stop: threading.Event, ingest_flow) -> None:  # type: ignore[no-untyped-def]
     """Run ingest-folder as soon as a ready file is in the drop folder (no run while idle)."""
-    inbox = settings.inbox_dir
+    inbox, settle, interval = settings.inbox_dir, settings.storage.settle_seconds, settings.storage.watch_interval_seconds
     drop_folder.ensure_layout(inbox)
-    while not stop.wait(settings.storage.watch_interval_seconds):
+    wait = interval
+    left: set[Path] = set()  # files the last run left in place (it could not take them)
+    last_run = 0.0
+    while not stop.wait(wait):
         try:
-            if drop_folder.ready_files(inbox, settings.storage.settle_seconds):
+            ready = set(drop_folder.ready_files(inbox, settle))
+            if ready - left or (ready and time.monotonic() - last_run >= RETRY_LEFT_FILES_SECONDS):
+                last_run = time.monotonic()
                 logger.info("inbox watch: %s", ingest_here(ingest_flow))
+                left = set(drop_folder.ready_files(inbox, settle))
+            # A file still settling is looked at again the moment it is ready, not a tick later.
+            settling = drop_folder.seconds_until_settled(inbox, settle)
+            wait = interval if settling is None else min(interval, settling + 0.01)
         except Exception as err:  # keep watching; the scheduled run is the safety net
             logger.warning("inbox watch: %s", err)
-            time.sleep(settings.storage.watch_interval_seconds)
+            wait = max(interval, 5.0)
 
 
 def serve(settings: Settings) -> None:

@@ -16,6 +16,7 @@ import logging
 import os
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -55,10 +56,9 @@ def ensure_layout(inbox: Path) -> None:
         (inbox / name).mkdir(parents=True, exist_ok=True)
 
 
-def ready_files(inbox: Path, settle_seconds: float) -> list[Path]:
-    """Files under ``inbox`` (not in its reserved folders, not hidden) unchanged for ``settle_seconds``."""
-    found: list[Path] = []
-    now = time.time()
+def _dropped(inbox: Path) -> Iterator[tuple[Path, float]]:
+    """Every file people dropped under ``inbox`` (not in its reserved folders, not hidden), with
+    its modification time."""
     for directory, subdirs, files in os.walk(inbox, followlinks=False):
         here = Path(directory)
         if here == inbox:
@@ -69,12 +69,23 @@ def ready_files(inbox: Path, settle_seconds: float) -> list[Path]:
                 continue
             path = here / name
             try:
-                info = path.lstat()
+                yield path, path.lstat().st_mtime
             except FileNotFoundError:
                 continue
-            if now - info.st_mtime >= settle_seconds:
-                found.append(path)
-    return found
+
+
+def ready_files(inbox: Path, settle_seconds: float) -> list[Path]:
+    """Files under ``inbox`` (not in its reserved folders, not hidden) unchanged for ``settle_seconds``."""
+    now = time.time()
+    return [path for path, modified in _dropped(inbox) if now - modified >= settle_seconds]
+
+
+def seconds_until_settled(inbox: Path, settle_seconds: float) -> float | None:
+    """How long until the next file still settling becomes ready; None when none is settling."""
+    now = time.time()
+    waits = [modified + settle_seconds - now for _, modified in _dropped(inbox)]
+    pending = [wait for wait in waits if wait > 0]
+    return min(pending) if pending else None
 
 
 def claim(inbox: Path, path: Path) -> ClaimedFile | None:
