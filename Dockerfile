@@ -27,6 +27,6 @@ ENV PATH=/app/.venv/bin:$PATH \
     INVOICES_DATA_DIR=/data \
     INVOICES_BACKUP__BACKUP_DIR=/backups
 USER app
-HEALTHCHECK --interval=60s --timeout=20s --start-period=60s CMD ["invoices", "doctor", "--only", "database,storage,tesseract,prefect"]
+HEALTHCHECK --interval=60s --timeout=20s --start-period=60s CMD ["invoices", "doctor", "--only", "database,storage,tesseract,prefect,scheduler"]
 ENTRYPOINT ["tini", "--"]
 CMD ["deployments/worker-entrypoint.sh"]

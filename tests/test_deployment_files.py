@@ -27,6 +27,15 @@ def test_compose_has_the_services_with_health_checks():
     assert services["worker"]["build"] == "."
 
 
+def test_the_compose_prefect_server_runs_the_locked_versions_the_scheduler_test_ran():
+    """A stock Prefect image carries whatever SQLAlchemy was newest when it was built; Prefect 3.8's
+    scheduler fails on every tick with 2.1. The server is built from the project's image."""
+    services = _compose()["services"]
+    assert services["prefect-server"].get("build") == "."
+    assert services["prefect-server"]["image"] == services["worker"]["image"]
+    assert services["prefect-server"]["command"][:3] == ["prefect", "server", "start"]
+
+
 def test_compose_volumes_are_named_and_hold_database_documents_and_backups():
     compose = _compose()
     declared = set(compose["volumes"])
