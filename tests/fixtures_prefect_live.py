@@ -47,6 +47,18 @@ def stop(process: subprocess.Popen) -> None:
         process.wait(timeout=30)
 
 
+def start_serve(env: dict[str, str], log: Path, cwd: Path) -> subprocess.Popen:
+    """`invoices serve` as `make run` starts it, in its own process group, its output in ``log``."""
+    with log.open("wb") as out:
+        return subprocess.Popen([str(BIN / "invoices"), "serve"], cwd=cwd, env=env, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def serve_env(prefect_env: dict[str, str]) -> dict[str, str]:
+    """A client's environment for the live server, with this test's INVOICES_ settings."""
+    return {**prefect_env, **{k: v for k, v in os.environ.items() if k.startswith("INVOICES_")}}
+
+
 @contextlib.contextmanager
 def prefect_server_process(home: Path, server_env: dict[str, str] | None = None) -> Iterator[dict[str, str]]:
     """Start `prefect server start` with its home in ``home`` (its SQLite database there unless

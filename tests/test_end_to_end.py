@@ -19,7 +19,7 @@ from db.models import Invoice
 from db.session import session_scope
 from deployments.registry import deployment_specs
 from tasks.invoices import upsert_invoice
-from tests.fixtures_prefect_live import live_prefect, stop  # noqa: F401
+from tests.fixtures_prefect_live import live_prefect, serve_env, start_serve, stop  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -59,11 +59,8 @@ def test_serve_then_trigger_mark_paid_through_the_api(live_prefect, settings, tm
             {"total": Decimal("100.00"), "currency": "EUR", "due_date": date(2026, 11, 1), "source": "manual"},
             actor="test",
         ).invoice_id
-    env = {**live_prefect, **{k: v for k, v in os.environ.items() if k.startswith("INVOICES_")}}
     log = tmp_path / "serve.log"
-    with log.open("wb") as out:
-        serve = subprocess.Popen([str(BIN / "invoices"), "serve"], cwd=ROOT, env=env, stdout=out,
-                                 stderr=subprocess.STDOUT, start_new_session=True)
+    serve = start_serve(serve_env(live_prefect), log, ROOT)
     try:
         with _with_env(live_prefect):
             names = {spec.name for spec in deployment_specs(settings)}

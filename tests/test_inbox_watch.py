@@ -5,11 +5,8 @@ run an earlier serve left unfinished is marked crashed when serve starts again."
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,10 +15,9 @@ from sqlalchemy import select
 
 from db.models import Document, Invoice
 from db.session import session_scope
-from tests.fixtures_prefect_live import live_prefect, stop  # noqa: F401
+from tests.fixtures_prefect_live import live_prefect, serve_env, start_serve, stop  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
 PDF = ROOT / "tests" / "data" / "corpus" / "002-en-en_GB.pdf"
 
 
@@ -47,11 +43,8 @@ def test_a_dropped_file_is_read_by_a_run_of_the_deployment_and_unfinished_runs_a
         # What a serve killed during a run leaves behind: a run of this machine's, still running.
         left = client.create_flow_run(ingest_folder, tags=[WATCH_TAG, f"served-by:{socket.gethostname()}"],
                                       state=Running())
-        env = {**live_prefect, **{k: v for k, v in os.environ.items() if k.startswith("INVOICES_")}}
         log = tmp_path / "serve.log"
-        with log.open("wb") as out:
-            serve = subprocess.Popen([str(BIN / "invoices"), "serve"], cwd=ROOT, env=env, stdout=out,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        serve = start_serve(serve_env(live_prefect), log, ROOT)
         try:
             deadline = time.monotonic() + 240
             while not client.read_flow_run(left.id).state.is_crashed():

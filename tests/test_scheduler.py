@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.fixtures_prefect_live import prefect_server_process, stop
+from tests.fixtures_prefect_live import prefect_server_process, start_serve, stop
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -108,9 +108,7 @@ def test_the_servers_scheduler_starts_a_cron_and_an_interval_run_by_itself(reque
         migrated = _invoices(tmp_path, env, "db", "upgrade")
         assert migrated.returncode == 0, migrated.stderr
         serve_log = tmp_path / "serve.log"
-        with serve_log.open("wb") as out:
-            serve = subprocess.Popen([str(BIN / "invoices"), "serve"], cwd=tmp_path, env=env, stdout=out,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        serve = start_serve(env, serve_log, tmp_path)
         server_log = home / "server.log"
         try:
             with _client(prefect_env) as client:
@@ -156,9 +154,7 @@ def test_doctor_names_the_deployments_whose_schedules_get_no_runs(request, tmp_p
         env = _app_env(tmp_path, prefect_env)
         assert _invoices(tmp_path, env, "db", "upgrade").returncode == 0
         serve_log = tmp_path / "serve.log"
-        with serve_log.open("wb") as out:
-            serve = subprocess.Popen([str(BIN / "invoices"), "serve"], cwd=tmp_path, env=env, stdout=out,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        serve = start_serve(env, serve_log, tmp_path)
         try:
             with _client(prefect_env) as client:
                 _wait("the served deployments", lambda: len(client.read_deployments()) >= 9, 240,
