@@ -19,6 +19,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
+    Double,
     ForeignKey,
     Index,
     Integer,
@@ -298,7 +299,7 @@ class Invoice(Base):
     source: Mapped[str] = mapped_column(String(16), doc="document, mail, workbook, manual")
     document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
     mail_message_id: Mapped[int | None] = mapped_column(ForeignKey("mail_messages.id"))
-    confidence: Mapped[float | None]
+    confidence: Mapped[float | None] = mapped_column(Double)
     needs_review: Mapped[bool] = mapped_column(Boolean, default=False)
     review_reasons: Mapped[list[Any]] = mapped_column(default=list)
     field_sources: Mapped[dict[str, Any]] = mapped_column(default=dict, doc="field -> xml/template/text/ocr")
@@ -425,7 +426,7 @@ class Backup(Base):
     new_file_count: Mapped[int | None]
     invoice_count: Mapped[int | None]
     parent_id: Mapped[str | None] = mapped_column(ForeignKey("backups.id"), doc="previous backup in the chain")
-    duration_seconds: Mapped[float | None]
+    duration_seconds: Mapped[float | None] = mapped_column(Double)
     verified_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
