@@ -27,7 +27,7 @@ ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@
 def _populate(settings, invoices: int, documents: int, size_kb: int) -> int:  # type: ignore[no-untyped-def]
     from db.models import Document, Invoice
     from db.session import engine_for, session_scope
-    from tasks.storage import relative_path_for, sha256_bytes
+    from tasks.documents.store import relative_path_for, sha256_bytes
 
     root = settings.documents_dir
     rows, total = [], 0
@@ -66,7 +66,7 @@ def _sh(*command: str, env: dict[str, str] | None = None) -> None:
 
 
 def _baseline_backup(kind: str, url: str, documents: Path, target: Path) -> None:
-    from tasks.backup_db import pg_target, sqlite_path
+    from tasks.backup.database import pg_target, sqlite_path
 
     target.mkdir(parents=True)
     if kind == "postgresql":
@@ -82,7 +82,7 @@ def _baseline_backup(kind: str, url: str, documents: Path, target: Path) -> None
 
 
 def _baseline_check(kind: str, url: str, target: Path) -> None:
-    from tasks.backup_db import pg_target
+    from tasks.backup.database import pg_target
 
     if kind == "postgresql":
         pg = pg_target(url)
@@ -100,8 +100,8 @@ def _baseline_check(kind: str, url: str, target: Path) -> None:
 def run(argv: list[str]) -> list[str]:
     from db.migrate import upgrade
     from db.session import engine_for, make_engine
-    from tasks.backup import make_backup
-    from tasks.backup_verify import verify_backup
+    from tasks.backup.make import make_backup
+    from tasks.backup.verify import verify_backup
     from tasks.settings import BackupSettings, DatabaseSettings, Settings
 
     invoices = int(os.environ.get("BENCH_BACKUP_INVOICES", "10000"))

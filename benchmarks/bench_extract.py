@@ -39,7 +39,7 @@ def _env(name: str, default: int) -> int:
 
 def _naive(text: str) -> dict[str, object]:
     """The baseline: what a few generic regular expressions find."""
-    from tasks.fields import currencies_in, find_amounts, find_dates, find_ibans
+    from tasks.language.values import currencies_in, find_amounts, find_dates, find_ibans
 
     number = re.search(r"(?i)(?:invoice|rechnung|facture|factuur)\D{0,20}?([A-Z0-9][\w/-]*\d[\w/-]*)", text)
     amounts = [a for a, _, _ in find_amounts(text)]
@@ -52,7 +52,7 @@ def _naive(text: str) -> dict[str, object]:
 
 
 def _accuracy(folder: Path, lines: list[str], corpus: str = "generated corpus") -> None:
-    from tasks.understand import understand_file
+    from tasks.extraction.invoice_file import understand_file
     from tests.fixtures_corpus import SCORED_FIELDS, expected, got, same
 
     ocr = OcrSettings()
@@ -89,7 +89,7 @@ def _as_the_flows_do(documents_dir: Path, data: bytes, name: str, stages: dict[s
     added to ``stages``."""
     from db.session import session_scope
     from flows.process_document import claim_document, read_document, save_invoice
-    from tasks.intake import ingest_bytes
+    from tasks.documents.intake import ingest_bytes
 
     started = time.perf_counter()
     with session_scope() as session:
@@ -112,11 +112,11 @@ def _end_to_end(folder: Path, count: int, lines: list[str]) -> None:
     import flows.process_document  # noqa: F401 (Prefect is imported before the clock starts)
     from db.migrate import upgrade
     from db.session import engine_for, make_engine
-    from tasks.extract import extract_fields
+    from tasks.extraction.document_fields import extract_fields
     from tasks.settings import get_settings
-    from tasks.storage import store_bytes
-    from tasks.text import read_document
-    from tasks.understand import understand_file
+    from tasks.documents.store import store_bytes
+    from tasks.reading.positioned_text import read_document
+    from tasks.extraction.invoice_file import understand_file
     from tests.corpus import generate
 
     admin_url = os.environ.get("BENCH_EXTRACT_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -210,7 +210,7 @@ def _bare(image: Path, languages: str, single_thread: bool) -> subprocess.Popen[
 
 
 def _ocr_speed(folder: Path, count: int, lines: list[str]) -> None:
-    from tasks.ocr import OcrJob, read_page, read_pages, shutdown_pool
+    from tasks.reading.ocr import OcrJob, read_page, read_pages, shutdown_pool
 
     ocr = OcrSettings()
     images = _page_images(folder, count)

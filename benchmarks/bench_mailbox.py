@@ -69,7 +69,7 @@ def _mark_all_processed(server, user: str, account) -> int:  # type: ignore[no-u
     """Record every message of the folder as processed (as a finished earlier poll would have)."""
     from db.models import MailMessage, MailStatus
     from db.session import session_scope
-    from tasks.mail_ledger import now
+    from tasks.mail.ledger import now
 
     with server.mailbox(user) as box:
         uidvalidity = int(box.client.response("UIDVALIDITY")[1][0] or 0) or int(
@@ -91,8 +91,8 @@ def _body_counters(server, user: str) -> str:
 
 
 def run(argv: list[str]) -> list[str]:
-    from tasks import drop_folder
-    from tasks.mailbox import poll_account
+    from tasks.documents import drop_folder
+    from tasks.mail.imap_poll import poll_account
     from tests.fixtures_dovecot import DovecotServer, FaultyProxy
     from tests.mails import invoice_mail
     from tests.pdfs import text_pdf

@@ -25,9 +25,9 @@ from aiosmtpd.controller import Controller
 from db.migrate import upgrade
 from db.models import Invoice, User
 from db.session import engine_for, make_engine
-from tasks.invoices import counterparty_key
-from tasks.reminder_plan import candidate_filter, candidates_query
-from tasks.reminders import make_plan, run_reminders
+from tasks.invoices.records import counterparty_key
+from tasks.reminders.plan import candidate_filter, candidates_query
+from tasks.reminders.send import make_plan, run_reminders
 from tasks.settings import Settings
 
 TODAY = date(2026, 3, 2)  # a Monday

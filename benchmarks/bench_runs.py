@@ -86,7 +86,7 @@ def run(argv: list[str]) -> list[str]:
         base = timed(empty)
         folder = timed(ingest_folder)
         mailbox = timed(poll_mailbox)
-        from flows.handoff import nested_run_settings
+        from flows._handoff import nested_run_settings
 
         per_run = _per_document(lambda: empty_batch(DOCUMENTS))
         with nested_run_settings():

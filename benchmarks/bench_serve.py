@@ -66,8 +66,8 @@ def _ui_start(client, deployment_name: str) -> float:  # type: ignore[no-untyped
 
 def _drops(work: Path, database: Path) -> tuple[list[float], list[float]]:
     from tasks.settings import OcrSettings
-    from tasks.understand import understand_file
-    from tasks.vendor_templates import load_yaml_templates
+    from tasks.extraction.invoice_file import understand_file
+    from tasks.extraction.templates import load_yaml_templates
     from tests.corpus import generate
 
     files = generate(work / "corpus", seed=2468, text_count=DROPS, scan_count=0)

@@ -124,7 +124,7 @@ def _child(kind: str, path: str, url: str) -> dict[str, float]:
         from functools import partial
 
         from db.session import make_engine, session_scope
-        from tasks.workbook_import import import_workbook
+        from tasks.workbook.importer import import_workbook
 
         imported = _peak_mb()
         started = time.perf_counter()

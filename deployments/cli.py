@@ -25,7 +25,7 @@ err_console = Console(stderr=True)
 @app.callback()
 def _connect(ctx: typer.Context) -> None:
     """Every command talks to the Prefect server `make run` started (or the one the settings name)."""
-    from tasks.prefect_server import connected
+    from tasks.operations.prefect_server import connected
 
     ctx.with_resource(connected(get_settings()))
 
@@ -69,7 +69,7 @@ def user_add(
 ) -> None:
     """Add a user, or update the one with this email."""
     require_schema()
-    from tasks.users import save_user
+    from tasks.operations.users import save_user
 
     try:
         user = save_user(email, name, role, locale, direction or [], counterparty or [])
@@ -83,7 +83,7 @@ def user_add(
 def user_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """List users."""
     require_schema()
-    from tasks.users import list_users
+    from tasks.operations.users import list_users
 
     users = list_users()
     if as_json:
@@ -104,7 +104,7 @@ def doctor(
     ] = None,
 ) -> None:
     """Check the database, storage, tesseract, IMAP, SMTP and the Prefect API."""
-    from tasks.doctor import run_checks
+    from tasks.operations.doctor import run_checks
 
     checks = run_checks(get_settings(), only.split(",") if only else None)
     for check in checks:

@@ -27,7 +27,7 @@ def require_prefect() -> None:
     """Stop the command, saying how to start one, when the Prefect server does not answer."""
     from prefect.settings import get_current_settings
 
-    from tasks.prefect_server import require_server
+    from tasks.operations.prefect_server import require_server
 
     try:
         require_server(get_current_settings().api.url or "")

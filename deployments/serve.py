@@ -10,7 +10,7 @@ import warnings
 from pathlib import Path
 
 from deployments.registry import DeploymentSpec, deployment_specs
-from tasks import drop_folder
+from tasks.documents import drop_folder
 from tasks.settings import Settings
 
 logger = logging.getLogger(__name__)

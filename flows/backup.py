@@ -12,12 +12,12 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.context import FlowRunContext
 
-from tasks.backup import make_backup
-from tasks.backup_retention import apply_retention
-from tasks.backup_verify import verify_backup
+from tasks.backup.make import make_backup
+from tasks.backup.retention import apply_retention
+from tasks.backup.verify import verify_backup
 from tasks.errors import BackupError
-from tasks.reporting import markdown_table, publish_markdown, summary_markdown
-from tasks.run_alerts import CRASH_HOOKS, flow_run_url
+from tasks.operations.run_reports import markdown_table, publish_markdown, summary_markdown
+from tasks.operations.run_alerts import CRASH_HOOKS, flow_run_url
 from tasks.settings import Settings, get_settings
 
 

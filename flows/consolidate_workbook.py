@@ -14,11 +14,11 @@ from sqlalchemy import select
 from db.models import Document, DocumentStatus
 from db.session import session_scope
 from tasks.errors import WorkbookError
-from tasks.reporting import artifact_key, publish_markdown, summary_markdown
-from tasks.run_alerts import ALERT_HOOKS
+from tasks.operations.run_reports import artifact_key, publish_markdown, summary_markdown
+from tasks.operations.run_alerts import ALERT_HOOKS
 from tasks.settings import get_settings
-from tasks.workbook_import import import_workbook
-from tasks.workbook_read import Limits
+from tasks.workbook.importer import import_workbook
+from tasks.workbook.read import Limits
 
 COUNTS = ("new", "updated", "unchanged", "duplicates", "conflicts", "rejected", "skipped_rows", "rows")
 

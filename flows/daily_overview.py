@@ -9,10 +9,10 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_table_artifact
 
 from db.session import session_scope
-from tasks.attention import Attention, needs_attention
-from tasks.overview import build_overview
-from tasks.reporting import artifact_key, markdown_table, publish_markdown
-from tasks.run_alerts import ALERT_HOOKS
+from tasks.invoices.needs_attention import Attention, needs_attention
+from tasks.invoices.overview import build_overview
+from tasks.operations.run_reports import artifact_key, markdown_table, publish_markdown
+from tasks.operations.run_alerts import ALERT_HOOKS
 from tasks.settings import get_settings
 
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 
-from flows.handoff import hand_over
-from tasks import drop_folder
-from tasks.reporting import Progress, publish_markdown, summary_markdown
-from tasks.run_alerts import ALERT_HOOKS
+from flows._handoff import hand_over
+from tasks.documents import drop_folder
+from tasks.operations.run_reports import Progress, publish_markdown, summary_markdown
+from tasks.operations.run_alerts import ALERT_HOOKS
 from tasks.settings import get_settings
 
 

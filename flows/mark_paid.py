@@ -9,9 +9,9 @@ from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
 from db.session import session_scope
-from tasks.payments import record_payment
-from tasks.reporting import publish_markdown, summary_markdown
-from tasks.run_alerts import ALERT_HOOKS
+from tasks.invoices.payments import record_payment
+from tasks.operations.run_reports import publish_markdown, summary_markdown
+from tasks.operations.run_alerts import ALERT_HOOKS
 from tasks.settings import get_settings
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from prefect import flow, get_run_logger, task
 
-from flows.handoff import hand_over
+from flows._handoff import hand_over
 from tasks.errors import MailboxError
-from tasks.mailbox import AccountReport, poll_account
-from tasks.reporting import markdown_table, publish_markdown, summary_markdown
-from tasks.run_alerts import ALERT_HOOKS
+from tasks.mail.imap_poll import AccountReport, poll_account
+from tasks.operations.run_reports import markdown_table, publish_markdown, summary_markdown
+from tasks.operations.run_alerts import ALERT_HOOKS
 from tasks.settings import get_settings
 
 ATTENTION_COLUMNS = ["account", "uid", "subject", "status", "reason"]

@@ -11,34 +11,34 @@ from prefect.cache_policies import NO_CACHE
 from prefect.context import FlowRunContext
 
 from db.session import session_scope
-from tasks import document_processing
-from tasks.reporting import markdown_table, publish_markdown
-from tasks.run_alerts import ALERT_HOOKS
+from tasks.documents import processing
+from tasks.operations.run_reports import markdown_table, publish_markdown
+from tasks.operations.run_alerts import ALERT_HOOKS
 from tasks.settings import get_settings
-from tasks.understand import Understanding, understand_file
-from tasks.vendor_templates import load_templates
+from tasks.extraction.invoice_file import Understanding, understand_file
+from tasks.extraction.templates import load_templates
 
 
 @task(name="claim-document", cache_policy=NO_CACHE)
-def claim_document(document_id: int, force: bool) -> document_processing.Claim | str:
+def claim_document(document_id: int, force: bool) -> processing.Claim | str:
     """Take the document for reading, with the vendor templates to read it with (one transaction)."""
     settings = get_settings()
     with session_scope() as session:
-        claim = document_processing.claim_document(session, settings.documents_dir, document_id, force)
+        claim = processing.claim_document(session, settings.documents_dir, document_id, force)
         if isinstance(claim, str):
             return claim
         return replace(claim, templates=tuple(load_templates(settings.templates_dir, session)))
 
 
 @task(name="read-document", cache_policy=NO_CACHE)
-def read_document(claim: document_processing.Claim) -> Understanding:
+def read_document(claim: processing.Claim) -> Understanding:
     return understand_file(Path(claim.path), claim.name, get_settings().ocr, list(claim.templates), kind=claim.kind)
 
 
 @task(name="save-invoice", cache_policy=NO_CACHE)
 def save_invoice(document_id: int, result: Understanding, flow_run_id: str | None) -> dict[str, Any]:
     with session_scope() as session:
-        return document_processing.save_result(session, document_id, result, "process-document", flow_run_id)
+        return processing.save_result(session, document_id, result, "process-document", flow_run_id)
 
 
 def _report(outcome: dict[str, Any], result: Understanding | None) -> None:
@@ -79,7 +79,7 @@ def process_document(document_id: int, force: bool = False) -> dict[str, Any]:
         outcome = save_invoice(document_id, result, run_id)
     except Exception as err:
         with session_scope() as session:
-            document_processing.mark_failed(session, document_id, f"{type(err).__name__}: {err}")
+            processing.mark_failed(session, document_id, f"{type(err).__name__}: {err}")
         raise
     logger.info("document %s (%s): %s", document_id, claim.name, outcome["status"])
     _report(outcome, result)

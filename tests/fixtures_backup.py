@@ -18,8 +18,8 @@ import sqlalchemy as sa
 
 from db.models import AuditEvent, Document, DocumentOrigin, Invoice, InvoiceLink
 from db.session import engine_for, make_engine, session_scope
-from tasks.intake import ingest_bytes
-from tasks.invoices import upsert_invoice
+from tasks.documents.intake import ingest_bytes
+from tasks.invoices.records import upsert_invoice
 from tasks.settings import Settings, get_settings
 from tests.pdfs import text_pdf
 

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from db.models import Document, Invoice, Reminder, User
 from db.session import session_scope
-from tasks.invoices import counterparty_key
+from tasks.invoices.records import counterparty_key
 
 MONDAY = date(2026, 3, 2)  # a Monday: not a quiet day with the default weekend
 

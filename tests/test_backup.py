@@ -8,11 +8,11 @@ from typer.testing import CliRunner
 from db.models import Backup
 from db.session import engine_for, make_engine, session_scope
 from deployments.cli import app
-from tasks import backup_files as bf
-from tasks.backup import make_backup
-from tasks.backup_verify import verify_backup
+from tasks.backup import files as bf
+from tasks.backup.make import make_backup
+from tasks.backup.verify import verify_backup
 from tasks.errors import BackupError
-from tasks.restore import restore_backup
+from tasks.backup.restore import restore_backup
 from tests.fixtures_backup import seed, snapshot, wipe
 
 
@@ -132,7 +132,7 @@ def test_backups_are_listed_from_their_folders_when_the_database_is_lost(setting
     verify_backup(settings, made.backup_id)
     wipe(settings)
 
-    from tasks.backup import list_backups
+    from tasks.backup.make import list_backups
 
     [row] = list_backups(settings)
     assert row["id"] == made.backup_id and row["status"] == "verified (folder only)"

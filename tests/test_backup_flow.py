@@ -7,7 +7,7 @@ from db.models import Backup
 from db.session import engine_for, session_scope
 from deployments.cli import app
 from flows.backup import backup
-from tasks import backup_files as bf
+from tasks.backup import files as bf
 from tests.fixtures_backup import flip_byte, seed, use_settings
 
 pytestmark = pytest.mark.usefixtures("prefect_server")

@@ -5,10 +5,10 @@ from sqlalchemy import select
 
 from db.models import Backup
 from db.session import engine_for, session_scope
-from tasks import backup_files as bf
-from tasks.backup import make_backup
-from tasks.backup_retention import Candidate, apply_retention, plan_retention
-from tasks.backup_verify import verify_backup
+from tasks.backup import files as bf
+from tasks.backup.make import make_backup
+from tasks.backup.retention import Candidate, apply_retention, plan_retention
+from tasks.backup.verify import verify_backup
 from tests.fixtures_backup import seed, use_settings
 
 UTC = ZoneInfo("UTC")

@@ -18,7 +18,7 @@ import pytest
 from db.models import Invoice
 from db.session import session_scope
 from deployments.registry import deployment_specs
-from tasks.invoices import upsert_invoice
+from tasks.invoices.records import upsert_invoice
 from tests.fixtures_prefect_live import live_prefect, serve_env, start_serve, stop  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from deployments.cli import app
-from tasks.fields import (
+from tasks.language.values import (
     currencies_in,
     find_dates,
     find_ibans,
@@ -22,10 +22,10 @@ from tasks.fields import (
     parse_amount,
     payment_terms_days,
 )
-from tasks.extract import Reader, _without_leader
+from tasks.extraction.document_fields import Reader, _without_leader
 from tasks.settings import OcrSettings, get_settings
-from tasks.understand import JSON_KEYS, understand_bytes, understand_file
-from tasks.vendor_templates import Template, load_yaml_templates
+from tasks.extraction.invoice_file import JSON_KEYS, understand_bytes, understand_file
+from tasks.extraction.templates import Template, load_yaml_templates
 from tests.fixtures_corpus import corpus_cases, mismatches
 from tests.pdfs import encrypted_pdf, text_pdf
 
@@ -323,7 +323,7 @@ def test_a_vat_id_in_the_customers_address_block_is_never_the_vendors():
 
 
 def test_an_ampersand_ocr_read_as_a_grave_a_in_an_english_or_german_name():
-    from tasks.parties import _company_name
+    from tasks.extraction.parties import _company_name
 
     assert _company_name("Kettle à Crumb Homeware Ltd") == "Kettle & Crumb Homeware Ltd"
     assert _company_name("Müller à Söhne GmbH") == "Müller & Söhne GmbH"

@@ -1,6 +1,6 @@
 import pytest
 
-from tasks.filetypes import detect
+from tasks.documents.filetypes import detect
 from tests.pdfs import text_pdf
 
 

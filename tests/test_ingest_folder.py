@@ -116,7 +116,7 @@ def test_a_file_still_being_written_is_left_for_the_next_run(settings, monkeypat
 
 
 def test_a_crashed_runs_claim_is_taken_by_the_next_run(settings):
-    from tasks import drop_folder
+    from tasks.documents import drop_folder
 
     inbox = settings.inbox_dir
     drop_folder.ensure_layout(inbox)
@@ -137,7 +137,7 @@ def _stored(settings, lines: list[str], name: str, **columns) -> int:
     """A document as an earlier run left it (``columns`` set straight in its row)."""
     from sqlalchemy import update
 
-    from tasks.intake import ingest_bytes
+    from tasks.documents.intake import ingest_bytes
 
     with session_scope() as session:
         document_id = ingest_bytes(session, settings.documents_dir, text_pdf(lines), name, "folder").document_id

@@ -4,8 +4,8 @@ from sqlalchemy import func, select
 
 from db.models import AuditEvent, Invoice, InvoiceLink
 from db.session import session_scope
-from tasks.intake import ingest_bytes
-from tasks.invoices import counterparty_key, upsert_invoice
+from tasks.documents.intake import ingest_bytes
+from tasks.invoices.records import counterparty_key, upsert_invoice
 from tests.pdfs import text_pdf
 
 

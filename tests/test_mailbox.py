@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from db.models import Document, DocumentOrigin, MailMessage
 from db.session import session_scope
 from tasks.errors import MailboxError
-from tasks.mailbox import poll_account
+from tasks.mail.imap_poll import poll_account
 from tests.fixtures_dovecot import configure, dovecot, folder_uids  # noqa: F401
 from tests.mails import RECEIPT_HTML, body_mail, invoice_mail, zip_bytes
 from tests.pdfs import text_pdf
@@ -73,7 +73,7 @@ def test_the_same_invoice_sent_twice_is_stored_once_and_linked_to_both_messages(
 
 
 def test_a_receipt_sent_as_the_email_itself_is_stored_and_read_as_a_document(settings, dovecot, monkeypatch):
-    from tasks.understand import understand_file
+    from tasks.extraction.invoice_file import understand_file
 
     user = dovecot.add_user()
     settings = configure(monkeypatch, [dovecot.account("billing", user)])

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from db.models import Document, DocumentOrigin, MailMessage
 from db.session import session_scope
-from tasks.mailbox import poll_account
+from tasks.mail.imap_poll import poll_account
 from tests.fixtures_dovecot import FaultyProxy, configure, dovecot, folder_uids  # noqa: F401
 from tests.mails import invoice_mail
 

@@ -8,9 +8,9 @@ import pymupdf
 import pytest
 from PIL import Image, ImageDraw
 
-from tasks.ocr import OcrJob, read_page, tesseract_available
+from tasks.reading.ocr import OcrJob, read_page, tesseract_available
 from tasks.settings import OcrSettings
-from tasks.understand import understand_bytes, understand_file
+from tasks.extraction.invoice_file import understand_bytes, understand_file
 from tests.fixtures_corpus import corpus_cases, mismatches
 
 OCR = OcrSettings()
@@ -110,7 +110,7 @@ def _totals_box(path) -> None:
 def test_text_the_page_layout_drops_is_read_again_where_it_stands(tmp_path, monkeypatch):
     """Tesseract's page segmentation sometimes leaves out the amounts of a framed totals box;
     here the first reading is made to leave out the right of the box."""
-    from tasks import ocr
+    from tasks.reading import ocr
 
     path = tmp_path / "page.png"
     _totals_box(path)
@@ -132,7 +132,7 @@ def test_text_the_page_layout_drops_is_read_again_where_it_stands(tmp_path, monk
 
 
 def test_a_page_read_in_full_is_read_once_rules_and_frames_notwithstanding(tmp_path, monkeypatch):
-    from tasks import ocr
+    from tasks.reading import ocr
 
     path = tmp_path / "page.png"
     _totals_box(path)
@@ -149,7 +149,7 @@ def test_a_page_read_in_full_is_read_once_rules_and_frames_notwithstanding(tmp_p
 
 
 def test_the_language_of_a_page_is_told_by_its_invoice_words():
-    from tasks.ocr import page_language
+    from tasks.reading.ocr import page_language
 
     def words(text: str) -> list:
         return [(w, 0.0, 0.0, 1.0, 1.0, 0.9, 1) for w in text.split()]
@@ -164,7 +164,7 @@ def test_the_language_of_a_page_is_told_by_its_invoice_words():
 
 
 def test_a_german_u_umlaut_read_as_ii_is_mended_on_german_pages_only():
-    from tasks.ocr import mend_umlauts
+    from tasks.reading.ocr import mend_umlauts
 
     def words(*texts):  # type: ignore[no-untyped-def]
         return [(t, 10.0 * n, 0.0, 10.0 * n + 9, 10.0, 0.8, 1) for n, t in enumerate(texts)]
@@ -179,7 +179,7 @@ def test_a_german_u_umlaut_read_as_ii_is_mended_on_german_pages_only():
 
 def test_dropped_text_is_read_again_in_the_language_of_the_page(tmp_path, monkeypatch):
     """Read again in German, a German label keeps its umlaut."""
-    from tasks import ocr
+    from tasks.reading import ocr
 
     path = tmp_path / "page.png"
     _text_image(["Rechnung Nr. 2024-17   Datum 05.02.2024", "Summe netto 100,00   MwSt 19,00",
@@ -203,7 +203,7 @@ def test_dropped_text_is_read_again_in_the_language_of_the_page(tmp_path, monkey
 def test_a_word_of_a_scan_joins_the_line_of_the_words_beside_it_not_the_middle_of_a_long_line():
     """A label read again on its own ("Date") stands level with the value beside it, while the
     other column of the same line sits lower on a skewed scan."""
-    from tasks.text import build_lines
+    from tasks.reading.positioned_text import build_lines
 
     words = [("Menuiserie", 148.0, 150.0, 381.0, 214.0, 0.9), ("Lefèbvre", 395.0, 154.0, 575.0, 188.0, 0.9),
              ("SARL", 590.0, 156.0, 699.0, 188.0, 0.9),

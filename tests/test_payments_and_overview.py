@@ -8,9 +8,9 @@ from db.models import AuditEvent, Invoice
 from db.session import session_scope
 from flows.daily_overview import daily_overview
 from flows.mark_paid import mark_paid
-from tasks.invoices import upsert_invoice
-from tasks.overview import aging_bucket, build_overview
-from tasks.payments import PaymentError, record_payment
+from tasks.invoices.records import upsert_invoice
+from tasks.invoices.overview import aging_bucket, build_overview
+from tasks.invoices.payments import PaymentError, record_payment
 
 
 def _invoice(counterparty: str, number: str, total: str, due: date | None, currency: str = "EUR",
@@ -114,7 +114,7 @@ def test_the_daily_overview_lists_invoices_to_review_and_documents_not_read(sett
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
-    from tasks.intake import ingest_bytes
+    from tasks.documents.intake import ingest_bytes
 
     with session_scope() as session:
         upsert_invoice(session, "Nordlicht Systems GmbH", "NS-7", {

@@ -55,7 +55,7 @@ def test_intake_hands_documents_to_process_document_and_the_same_invoice_is_link
 
 def test_a_run_by_hand_skips_what_is_done_unless_forced_and_xml_is_exact(settings):
     settings.documents_dir.mkdir(parents=True)
-    from tasks.intake import ingest_bytes
+    from tasks.documents.intake import ingest_bytes
 
     with session_scope() as session:
         document_id = ingest_bytes(session, settings.documents_dir, CII.encode(), "factur-x.xml", "upload").document_id
@@ -73,7 +73,7 @@ def test_a_run_by_hand_skips_what_is_done_unless_forced_and_xml_is_exact(setting
 
 
 def test_a_doubtful_invoice_is_saved_for_review_with_its_reasons(settings):
-    from tasks.intake import ingest_bytes
+    from tasks.documents.intake import ingest_bytes
     from tests.pdfs import text_pdf
 
     pdf = text_pdf(["Invoice", "Invoice No: Q-1", "Subtotal: 100.00 EUR", "VAT 20%: 20.00 EUR", "Total: 130.00 EUR"])
@@ -108,15 +108,15 @@ def test_a_claim_does_not_wait_for_the_disk_but_the_saved_invoice_does(settings)
     asynchronous, and the setting ends with the claim's transaction."""
     from sqlalchemy import text
 
-    from tasks import document_processing
-    from tasks.intake import ingest_bytes
+    from tasks.documents import processing
+    from tasks.documents.intake import ingest_bytes
 
     with session_scope() as session:
         document_id = ingest_bytes(session, settings.documents_dir, corpus_cases(scanned=False)[0].read_bytes(),
                                    "invoice.pdf", "folder").document_id
     postgres = settings.database.url.startswith("postgresql")
     with session_scope() as session:
-        claim = document_processing.claim_document(session, settings.documents_dir, document_id)
+        claim = processing.claim_document(session, settings.documents_dir, document_id)
         assert claim.document_id == document_id
         if postgres:
             assert session.execute(text("SHOW synchronous_commit")).scalar_one() == "off"

@@ -4,8 +4,8 @@ from datetime import timedelta
 
 import pytest
 
-from tasks.reminder_policy import due_level, level_offset
-from tasks.reminders import run_reminders
+from tasks.reminders.policy import due_level, level_offset
+from tasks.reminders.send import run_reminders
 from tasks.settings import ReminderSettings, get_settings
 from tests.fixtures_reminders import MONDAY, add_invoice, add_user, ledger, outbox, parts, to_address
 

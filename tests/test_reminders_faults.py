@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from db.models import Reminder
 from db.session import session_scope
-from tasks import reminders
-from tasks.reminders import run_reminders
+from tasks.reminders import send as reminders
+from tasks.reminders.send import run_reminders
 from tasks.settings import get_settings
 from tests.fixtures_reminders import MONDAY, add_invoice, add_user, ledger
 from tests.fixtures_smtp import SmtpServer, smtp_server  # noqa: F401

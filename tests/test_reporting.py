@@ -3,7 +3,7 @@
 import pytest
 from prefect import flow
 
-from tasks.reporting import Progress
+from tasks.operations.run_reports import Progress
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 

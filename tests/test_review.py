@@ -15,9 +15,9 @@ from sqlalchemy import select
 from db.models import AuditEvent, Document, Invoice, VendorTemplate
 from db.session import session_scope
 from flows.review_invoice import review_invoice
-from tasks.intake import ingest_bytes
-from tasks.invoices import upsert_invoice
-from tasks.vendor_templates import apply_template, best_template, load_templates
+from tasks.documents.intake import ingest_bytes
+from tasks.invoices.records import upsert_invoice
+from tasks.extraction.templates import apply_template, best_template, load_templates
 from tests.pdfs import text_pdf
 
 pytestmark = pytest.mark.usefixtures("prefect_server")

@@ -146,7 +146,7 @@ def test_the_servers_scheduler_starts_a_cron_and_an_interval_run_by_itself(reque
 def test_doctor_names_the_deployments_whose_schedules_get_no_runs(request, tmp_path):
     """A server whose scheduler creates nothing looks healthy; the scheduler check says which
     deployments will never run by themselves."""
-    from tasks.schedule_health import JUST_REGISTERED, schedule_health
+    from tasks.operations.schedule_health import JUST_REGISTERED, schedule_health
 
     home = tmp_path / "prefect"
     home.mkdir()

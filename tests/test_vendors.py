@@ -10,10 +10,10 @@ from sqlalchemy import select
 
 from db.models import Invoice, Vendor
 from db.session import session_scope
-from tasks import document_processing
-from tasks.intake import ingest_bytes
-from tasks.review import apply_review
-from tasks.understand import understand_file
+from tasks.documents import processing
+from tasks.documents.intake import ingest_bytes
+from tasks.invoices.review import apply_review
+from tasks.extraction.invoice_file import understand_file
 from tests.pdfs import text_pdf
 
 OLD_IBAN, NEW_IBAN = "DE89 3704 0044 0532 0130 00", "DE02 1203 0000 0000 2020 51"
@@ -30,10 +30,10 @@ def _process(settings, data: bytes, name: str) -> dict:
     with session_scope() as session:
         document_id = ingest_bytes(session, settings.documents_dir, data, name, "folder").document_id
     with session_scope() as session:
-        claim = document_processing.claim_document(session, settings.documents_dir, document_id)
+        claim = processing.claim_document(session, settings.documents_dir, document_id)
     result = understand_file(Path(claim.path), claim.name, settings.ocr, [], kind=claim.kind)
     with session_scope() as session:
-        return document_processing.save_result(session, document_id, result, "test")
+        return processing.save_result(session, document_id, result, "test")
 
 
 def _vendor() -> Vendor:

@@ -4,10 +4,10 @@ from decimal import Decimal
 from openpyxl import load_workbook
 
 from db.session import session_scope
-from tasks.invoices import upsert_invoice
-from tasks.overview import bucket_for_days as bucket
-from tasks.workbook_export import export_workbook
-from tasks.workbook_import import import_workbook
+from tasks.invoices.records import upsert_invoice
+from tasks.invoices.overview import bucket_for_days as bucket
+from tasks.workbook.export import export_workbook
+from tasks.workbook.importer import import_workbook
 from tests.fixtures_workbook import SAMPLE, invoice_table, table_counts
 
 TODAY = date(2024, 5, 1)

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from db.models import AuditEvent, Invoice, WorkbookRow
 from db.session import session_scope
 from tasks.errors import WorkbookError
-from tasks.invoices import upsert_invoice
-from tasks.workbook_import import import_workbook, workbook_name
+from tasks.invoices.records import upsert_invoice
+from tasks.workbook.importer import import_workbook, workbook_name
 from tests.fixtures_workbook import (  # noqa: F401
     EXPECTED,
     SAMPLE,
@@ -196,7 +196,7 @@ def test_workbook_identity_ignores_case_spaces_and_copy_suffixes():
 def test_fewer_collections_puts_the_threshold_back_after_the_last_of_overlapping_imports():
     import gc
 
-    from tasks.workbook_gc import THRESHOLD, fewer_collections
+    from tasks.workbook.garbage_collection import THRESHOLD, fewer_collections
 
     before = gc.get_threshold()
     first, second = fewer_collections(), fewer_collections()

@@ -6,9 +6,9 @@ from decimal import Decimal
 import pytest
 from openpyxl import load_workbook
 
-from tasks import workbook_values as values
-from tasks.workbook_read import NO_RESULT, CellError, WorkbookFile
-from tasks.workbook_vocabulary import load_vocabulary
+from tasks.workbook import values as values
+from tasks.workbook.read import NO_RESULT, CellError, WorkbookFile
+from tasks.workbook.vocabulary import load_vocabulary
 from tests.fixtures_workbook import SAMPLE, write_book
 
 

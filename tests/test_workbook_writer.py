@@ -2,7 +2,7 @@ import threading
 
 import pytest
 
-from tasks.workbook_writer import batch_writer
+from tasks.workbook.writer import batch_writer
 
 
 def test_writes_run_in_order_in_one_thread_and_are_done_when_the_block_ends():

@@ -42,7 +42,7 @@ def register(app: typer.Typer) -> None:
     @backups_app.command("list")
     def backups_list(as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line")] = False) -> None:
         """List backups, newest first, with their verification status."""
-        from tasks.backup import list_backups
+        from tasks.backup.make import list_backups
         from tasks.settings import get_settings
 
         rows = list_backups(get_settings())
@@ -60,8 +60,8 @@ def register(app: typer.Typer) -> None:
     @backups_app.command("verify")
     def backups_verify(backup_id: Annotated[Optional[str], typer.Argument(help="Default: the newest backup")] = None) -> None:
         """Verify a backup again: restore it into a scratch database and check every file."""
-        from tasks.backup import list_backups
-        from tasks.backup_verify import verify_backup
+        from tasks.backup.make import list_backups
+        from tasks.backup.verify import verify_backup
         from tasks.errors import InvoiceAutomationError
         from tasks.settings import get_settings
 
@@ -83,7 +83,7 @@ def register(app: typer.Typer) -> None:
     @backups_app.command("prune")
     def backups_prune(dry_run: Annotated[bool, typer.Option("--dry-run", help="Only show what would be pruned")] = False) -> None:
         """Apply retention now (keep_daily/weekly/monthly)."""
-        from tasks.backup_retention import apply_retention
+        from tasks.backup.retention import apply_retention
         from tasks.settings import get_settings
 
         outcome = apply_retention(get_settings(), dry_run=dry_run)
@@ -103,7 +103,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Restore a backup into a database and a document store (stop `invoices serve` first)."""
         from tasks.errors import InvoiceAutomationError
-        from tasks.restore import restore_backup
+        from tasks.backup.restore import restore_backup
         from tasks.settings import get_settings
 
         try:

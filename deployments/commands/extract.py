@@ -24,7 +24,7 @@ def _templates():  # type: ignore[no-untyped-def]
     from db.session import session_scope
     from tasks.errors import ConfigurationError
     from tasks.settings import get_settings
-    from tasks.vendor_templates import load_templates, load_yaml_templates
+    from tasks.extraction.templates import load_templates, load_yaml_templates
 
     settings = get_settings()
     url = settings.database.url
@@ -43,7 +43,7 @@ def _templates():  # type: ignore[no-untyped-def]
 
 def _understand(path: Path, templates):  # type: ignore[no-untyped-def]
     from tasks.settings import get_settings
-    from tasks.understand import Understanding, understand_file
+    from tasks.extraction.invoice_file import Understanding, understand_file
 
     if not path.is_file():
         return Understanding(name=str(path), error="not found", reasons=[f"{path}: no such file"])
@@ -67,7 +67,7 @@ def extract(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line per file")] = False,
 ) -> None:
     """Read invoice files and print their fields (the same code path as process-document; nothing is stored)."""
-    from tasks.ocr import shutdown_pool
+    from tasks.reading.ocr import shutdown_pool
 
     templates = _templates()
     try:
@@ -84,7 +84,7 @@ def extract(
 def templates_check(file: Annotated[Path, typer.Argument(help="A document to test the templates against")]) -> None:
     """Show which vendor template matches FILE and why the others do not."""
     from tasks.settings import get_settings
-    from tasks.vendor_templates import best_template
+    from tasks.extraction.templates import best_template
 
     templates = _templates()
     result = _understand(file, [])

@@ -41,7 +41,7 @@ def register(app: typer.Typer) -> None:
         require_schema()
         from db.models import MailStatus
         from db.session import session_scope
-        from tasks.mail_ledger import needing_attention, status_summary
+        from tasks.mail.ledger import needing_attention, status_summary
         from tasks.settings import get_settings
 
         console = Console()

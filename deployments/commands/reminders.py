@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
         """Send the reminder digests due today (a run of the send-reminders flow)."""
         require_all()
         from flows.send_reminders import send_reminders
-        from tasks.reminders import report_markdown, run_reminders
+        from tasks.reminders.send import report_markdown, run_reminders
         from tasks.settings import get_settings
 
         console = Console()

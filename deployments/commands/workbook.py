@@ -56,7 +56,7 @@ def register(app: typer.Typer) -> None:
 
         from flows.consolidate_workbook import consolidate_workbook
         from tasks.errors import WorkbookError
-        from tasks.workbook_import import PROGRESS
+        from tasks.workbook.importer import PROGRESS
 
         console, errors = Console(), Console(stderr=True)
         if not path.is_file():
@@ -92,7 +92,7 @@ def register(app: typer.Typer) -> None:
         """Write every invoice to a clean workbook: Invoices, Overdue and Aging (with a chart)."""
         require_schema()
         from tasks.errors import WorkbookError
-        from tasks.workbook_export import export_workbook
+        from tasks.workbook.export import export_workbook
 
         try:
             result = export_workbook(path)

@@ -1,0 +1,190 @@
+"""Reviewing an invoice that needs a human look: the values to show, saving the correction with
+an audit entry, and remembering it as a vendor template hint so the next invoice from that
+vendor reads right."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from db.models import Document, Invoice, InvoiceStatus, VendorTemplate
+from tasks.errors import InvoiceAutomationError
+from tasks.language.values import find_amounts, find_dates
+from tasks.invoices.records import counterparty_key, invoice_number_key, record_audit, update_invoice
+from tasks.invoices.vendors import confirm_vendor
+
+logger = logging.getLogger(__name__)
+
+# Form field -> invoice column.
+FORM_FIELDS = {
+    "counterparty": "counterparty", "invoice_number": "number", "issue_date": "issue_date",
+    "due_date": "due_date", "currency": "currency", "net": "net", "tax": "tax", "total": "total",
+    "vat_id": "counterparty_vat_id", "iban": "iban", "reference": "reference", "status": "status",
+}
+# Invoice column -> vendor template field, for the hints a review leaves.
+TEMPLATE_FIELDS = {
+    "number": "invoice_number", "issue_date": "issue_date", "due_date": "due_date", "net": "net", "tax": "tax",
+    "total": "total", "reference": "reference", "counterparty_vat_id": "vendor_vat_id", "iban": "iban",
+}
+CONSTANT_FIELDS = {"counterparty_vat_id", "iban"}  # the same on every invoice of one vendor
+REVIEWABLE_STATUSES = ("open", "paid", "partially_paid", "disputed", "cancelled")
+LABEL = re.compile(r"([^\W\d][\w .\-/#°]{1,40}?)\s*[:#.]?\s*$", re.UNICODE)
+_TEMPLATE_PREFIX = "review-"
+
+
+class ReviewError(InvoiceAutomationError):
+    """A review could not be saved (unknown invoice, a key already used by another invoice)."""
+
+
+def review_values(invoice: Invoice) -> dict[str, Any]:
+    """The form's initial values: what was extracted, by form field."""
+    values = {form: getattr(invoice, column) for form, column in FORM_FIELDS.items()}
+    if values["status"] == InvoiceStatus.NEEDS_REVIEW.value:
+        values["status"] = InvoiceStatus.OPEN.value
+    return values
+
+
+def review_description(invoice: Invoice, document_url: str | None) -> str:
+    reasons = "\n".join(f"- {reason}" for reason in invoice.review_reasons or []) or "- (no reason recorded)"
+    sources = ", ".join(f"{k}: {v}" for k, v in sorted((invoice.field_sources or {}).items())) or "unknown"
+    confidence = "unknown" if invoice.confidence is None else f"{invoice.confidence:.0%}"
+    lines = [
+        f"## Review invoice {invoice.number} from {invoice.counterparty}",
+        "",
+        f"Confidence {confidence}. Why it needs a look:",
+        reasons,
+        "",
+        f"Where each value came from: {sources}.",
+    ]
+    if document_url:
+        lines += ["", f"Document: {document_url}"]
+    lines += ["", "Correct what is wrong and submit. Untick *remember_for_vendor* if this invoice is unusual."]
+    return "\n".join(lines)
+
+
+def _key_taken(session: Session, invoice: Invoice, counterparty: str, number: str) -> bool:
+    other = session.scalars(
+        select(Invoice.id).where(
+            Invoice.counterparty_key == counterparty_key(counterparty),
+            Invoice.number == invoice_number_key(number),
+            Invoice.id != invoice.id,
+        )
+    ).first()
+    return other is not None
+
+
+@dataclass(frozen=True)
+class ReviewOutcome:
+    invoice_id: int
+    changes: dict[str, list[Any]]
+    template: str | None
+
+
+def apply_review(
+    session: Session, invoice_id: int, answer: dict[str, Any], reviewer: str, remember: bool,
+    flow_run_id: str | None = None,
+) -> ReviewOutcome:
+    """Save a reviewer's answer: corrected values, review cleared, an audit entry, a template hint."""
+    invoice = session.get(Invoice, invoice_id)
+    if invoice is None:
+        raise ReviewError(f"invoice {invoice_id} does not exist")
+    status = answer.get("status") or InvoiceStatus.OPEN.value
+    if status not in REVIEWABLE_STATUSES:
+        raise ReviewError(f"invoice {invoice.number}: status {status!r} is not one of {', '.join(REVIEWABLE_STATUSES)}")
+    counterparty = (answer.get("counterparty") or invoice.counterparty).strip()
+    number = invoice_number_key(answer.get("invoice_number") or invoice.number)
+    if _key_taken(session, invoice, counterparty, number):
+        raise ReviewError(f"invoice {number} from {counterparty} already exists as another record; "
+                          "correct the number or counterparty")
+    before = {column: getattr(invoice, column) for column in FORM_FIELDS.values()}
+    values = {column: answer[form] for form, column in FORM_FIELDS.items()
+              if form in answer and column not in {"counterparty", "number", "status"}}
+    values.update(status=status, needs_review=False, review_reasons=[],
+                  field_sources={**(invoice.field_sources or {}), **{c: "review" for c in values}})
+    changes = update_invoice(session, invoice, values, actor=reviewer or "review", action="review",
+                             flow_run_id=flow_run_id)
+    key_changes = {}
+    if counterparty != invoice.counterparty:
+        key_changes["counterparty"] = [invoice.counterparty, counterparty]
+        invoice.counterparty, invoice.counterparty_key = counterparty, counterparty_key(counterparty)
+    if number != invoice.number:
+        key_changes["number"] = [invoice.number, number]
+        invoice.number = number
+    if key_changes:
+        session.flush()
+        record_audit(session, invoice.id, reviewer or "review", "review", key_changes, flow_run_id)
+        changes.update(key_changes)
+    confirm_vendor(session, invoice)
+    template = None
+    if remember and changes:
+        corrected = {column for column in FORM_FIELDS.values() if before[column] != getattr(invoice, column)}
+        template = remember_for_vendor(session, invoice, corrected)
+    return ReviewOutcome(invoice.id, changes, template)
+
+
+def _label_before(text: str, start: int) -> str | None:
+    line_start = text.rfind("\n", 0, start) + 1
+    match = LABEL.search(text[line_start:start])
+    return match.group(1).strip() if match else None
+
+
+def _rule_for(text: str, column: str, value: Any, date_order: str) -> str | None:
+    """A regex that finds ``value`` after the label it stands behind in ``text``, or None."""
+    if isinstance(value, Decimal):
+        spans = [(s, e) for amount, s, e in find_amounts(text) if amount == value]
+    elif isinstance(value, date):
+        spans = [(s, e) for day, s, e in find_dates(text, date_order) if day == value]
+    else:
+        spans = [(m.start(), m.end()) for m in re.finditer(re.escape(str(value)), text)]
+    for start, end in spans:
+        label = _label_before(text, start)
+        if label:
+            capture = r"([^\s]+)" if column in {"number", "reference"} else r"(.{1,40}?)(?:\s{2,}|$)"
+            if isinstance(value, Decimal):
+                capture = r"(-?[\d.,' ]*\d)"
+            elif isinstance(value, date):
+                capture = r"(\S+(?: \S+ \d{4})?)"
+            return re.escape(label) + r"\s*[:#.]?\s*" + capture
+    return None
+
+
+def remember_for_vendor(session: Session, invoice: Invoice, corrected: set[str]) -> str | None:
+    """Store the corrected fields as a template hint for this vendor (payable invoices with a text)."""
+    if invoice.direction != "payable" or invoice.document_id is None:
+        return None
+    document = session.get(Document, invoice.document_id)
+    text = (document.text if document else None) or ""
+    if invoice.counterparty.lower() not in text.lower():
+        logger.info("no template hint for %s: its name is not in the document text", invoice.counterparty)
+        return None
+    name = _TEMPLATE_PREFIX + re.sub(r"[^a-z0-9]+", "-", counterparty_key(invoice.counterparty)).strip("-")
+    template = session.scalars(select(VendorTemplate).where(VendorTemplate.name == name)).one_or_none()
+    if template is None:
+        template = VendorTemplate(name=name, keywords=[re.escape(invoice.counterparty)], exclude_keywords=[],
+                                  fields={"vendor": {"value": invoice.counterparty}}, options={},
+                                  origin="review", priority=5)
+        session.add(template)
+    fields = dict(template.fields or {})
+    options = dict(template.options or {})
+    if "currency" in corrected:
+        options["currency"] = invoice.currency
+    for column in sorted(corrected & set(TEMPLATE_FIELDS)):
+        value = getattr(invoice, column)
+        if value is None:
+            continue
+        if column in CONSTANT_FIELDS:
+            fields[TEMPLATE_FIELDS[column]] = {"value": str(value)}
+            continue
+        rule = _rule_for(text, column, value, str(options.get("date_order", "DMY")))
+        if rule:
+            fields[TEMPLATE_FIELDS[column]] = rule
+    template.fields, template.options = fields, options
+    session.flush()
+    return template.name
