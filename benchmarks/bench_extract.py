@@ -39,7 +39,10 @@ def _env(name: str, default: int) -> int:
 
 def _naive(text: str) -> dict[str, object]:
     """The baseline: what a few generic regular expressions find."""
-    from tasks.language.values import currencies_in, find_amounts, find_dates, find_ibans
+    from tasks.language.amounts import find_amounts
+    from tasks.language.currencies import currencies_in
+    from tasks.language.dates import find_dates
+    from tasks.language.identifiers import find_ibans
 
     number = re.search(r"(?i)(?:invoice|rechnung|facture|factuur)\D{0,20}?([A-Z0-9][\w/-]*\d[\w/-]*)", text)
     amounts = [a for a, _, _ in find_amounts(text)]

@@ -20,17 +20,11 @@ from functools import lru_cache
 from typing import Any
 
 from tasks.language import labels
-from tasks.language.values import (
-    currencies_in,
-    date_order_hint,
-    due_from_terms,
-    find_amounts,
-    find_dates,
-    fold,
-    parse_date,
-    payment_terms_days,
-    territory_currency,
-)
+from tasks.language.amounts import find_amounts
+from tasks.language.currencies import currencies_in, territory_currency
+from tasks.language.dates import date_order_hint, find_dates, parse_date
+from tasks.language.terms import due_from_terms, payment_terms_days
+from tasks.language.words import fold
 from tasks.reading.positioned_text import Cell, DocumentText, Line
 
 FIELDS = ("invoice_number", "issue_date", "due_date", "vendor", "vendor_vat_id", "iban", "currency", "net", "tax",

@@ -74,7 +74,7 @@ def _from_einvoice(found: EInvoice) -> dict[str, FieldValue]:
 def _looks_like_invoice(fields: dict[str, FieldValue], text: str) -> bool:
     if "invoice_number" in fields and ("total" in fields or "issue_date" in fields):
         return True
-    from tasks.language.values import fold
+    from tasks.language.words import fold
 
     return bool(labels.INVOICE_WORDS.search(fold(text))) and ("total" in fields or "invoice_number" in fields)
 

@@ -14,7 +14,8 @@ from difflib import SequenceMatcher
 
 from tasks.language import labels
 from tasks.extraction.document_fields import FieldValue, Found, Reader, _fold
-from tasks.language.values import find_ibans, find_unprefixed_gb_vat, find_vat_ids, fold
+from tasks.language.identifiers import find_ibans, find_unprefixed_gb_vat, find_vat_ids
+from tasks.language.words import fold
 from tasks.reading.positioned_text import Cell, Line
 
 _VAT_HINT = re.compile(r"\b(?:ATU|CHE|[A-Z]{2})[\s.-]?\d")

@@ -30,7 +30,8 @@ import yaml
 
 from tasks.errors import ConfigurationError
 from tasks.extraction.document_fields import FieldValue
-from tasks.language.values import parse_amount, parse_date
+from tasks.language.amounts import parse_amount
+from tasks.language.dates import parse_date
 
 logger = logging.getLogger(__name__)
 

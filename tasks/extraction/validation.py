@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from tasks.extraction.document_fields import FieldValue
-from tasks.language.values import normalise_iban, normalise_vat
+from tasks.language.identifiers import normalise_iban, normalise_vat
 
 REQUIRED = ("invoice_number", "issue_date", "vendor", "total")
 WEIGHTS = {"invoice_number": 2.0, "issue_date": 1.0, "vendor": 2.0, "total": 2.0, "currency": 1.0, "due_date": 0.5,

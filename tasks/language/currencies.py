@@ -1,0 +1,62 @@
+"""Currencies: ISO codes and symbols (from CLDR, via babel) found in text, and a country's currency.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from functools import lru_cache
+
+
+@lru_cache(maxsize=1)
+def _currency_tables() -> tuple[frozenset[str], dict[str, str]]:
+    from babel.numbers import get_currency_symbol, list_currencies
+
+    codes = frozenset(code for code in list_currencies() if len(code) == 3 and code.isalpha())
+    symbols: dict[str, str] = {}
+    # The first locale to claim a symbol wins: "$" is USD, "kr" is SEK unless the text says otherwise.
+    for locale in ("en_US", "en_GB", "de_DE", "fr_FR", "nl_NL", "de_CH", "ja_JP", "en_IN", "sv_SE", "pl_PL",
+                   "en_CA", "en_AU", "da_DK", "nb_NO", "cs_CZ", "hu_HU", "tr_TR", "ru_RU", "zh_CN", "ko_KR"):
+        for code in ("USD", "EUR", "GBP", "CHF", "JPY", "INR", "SEK", "PLN", "CAD", "AUD", "DKK", "NOK",
+                     "CZK", "HUF", "TRY", "RUB", "CNY", "KRW", "ILS", "BRL"):
+            symbol = get_currency_symbol(code, locale)
+            if symbol != code:
+                symbols.setdefault(symbol, code)
+    symbols.update({"€": "EUR", "£": "GBP", "¥": "JPY", "Fr.": "CHF", "SFr.": "CHF", "US$": "USD", "C$": "CAD",
+                    "A$": "AUD"})
+    return codes, symbols
+
+
+_CODE_RE = re.compile(r"(?<![A-Za-z])([A-Z]{3})(?![A-Za-z])")
+_COMMON_CODES = ("EUR", "USD", "GBP", "CHF", "SEK", "DKK", "NOK", "PLN", "CZK", "CAD", "AUD", "JPY")
+# Three-letter words that are ISO codes but appear on invoices as something else.
+_NOT_CURRENCIES = frozenset({"ALL", "TOP", "MOP", "BOB", "CUP", "PEN", "MAD", "ANG", "BAM", "DOP", "GEL", "SOS"})
+
+
+def currencies_in(text: str) -> list[str]:
+    """ISO 4217 codes in ``text``, from codes and from symbols (€, £, $, Fr. ...), in order."""
+    codes, symbols = _currency_tables()
+    found: list[tuple[int, str]] = []
+    for match in _CODE_RE.finditer(text):
+        code = match.group(1)
+        if code in codes and (code not in _NOT_CURRENCIES):
+            found.append((match.start(), code))
+    for symbol, code in symbols.items():
+        if len(symbol) == 1 or not symbol.isalpha():
+            start = text.find(symbol)
+            while start >= 0:
+                if not (symbol == "$" and start > 0 and text[start - 1].isalpha()):
+                    found.append((start, code))
+                start = text.find(symbol, start + len(symbol))
+    return [code for _, code in sorted(found)]
+
+
+def territory_currency(country: str) -> str | None:
+    """The currency in use in a country (ISO 3166 alpha-2), from CLDR."""
+    from babel.numbers import get_territory_currencies
+
+    try:
+        current = get_territory_currencies(country.upper(), date.today())
+    except Exception:  # unknown territory
+        return None
+    return current[0] if current else None
