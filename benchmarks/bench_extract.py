@@ -115,11 +115,11 @@ def _end_to_end(folder: Path, count: int, lines: list[str]) -> None:
     import flows.process_document  # noqa: F401 (Prefect is imported before the clock starts)
     from db.migrate import upgrade
     from db.session import engine_for, make_engine
-    from tasks.extraction.document_fields import extract_fields
-    from tasks.settings import get_settings
     from tasks.documents.store import store_bytes
-    from tasks.reading.positioned_text import read_document
+    from tasks.extraction.document_fields import extract_fields
     from tasks.extraction.invoice_file import understand_file
+    from tasks.reading.positioned_text import read_document
+    from tasks.settings import get_settings
     from tests.corpus import generate
 
     admin_url = os.environ.get("BENCH_EXTRACT_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")

@@ -65,9 +65,9 @@ def _ui_start(client, deployment_name: str) -> float:  # type: ignore[no-untyped
 
 
 def _drops(work: Path, database: Path) -> tuple[list[float], list[float]]:
-    from tasks.settings import OcrSettings
     from tasks.extraction.invoice_file import understand_file
     from tasks.extraction.templates import load_yaml_templates
+    from tasks.settings import OcrSettings
     from tests.corpus import generate
 
     files = generate(work / "corpus", seed=2468, text_count=DROPS, scan_count=0)
@@ -114,7 +114,10 @@ def run(argv: list[str]) -> list[str]:
         start(sys.executable, str(work / "empty_serve.py"), log="empty.log")
 
         from prefect.client.orchestration import get_client
-        from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName
+        from prefect.client.schemas.filters import (
+            DeploymentFilter,
+            DeploymentFilterName,
+        )
         from prefect.settings import PREFECT_API_URL, temporary_settings
 
         with temporary_settings({PREFECT_API_URL: api}), get_client(sync_client=True) as client:

@@ -17,7 +17,10 @@ logger = logging.getLogger(__name__)
 
 
 def build_deployments(settings: Settings, specs: list[DeploymentSpec]) -> list[object]:
-    from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
+    from prefect.client.schemas.objects import (
+        ConcurrencyLimitConfig,
+        ConcurrencyLimitStrategy,
+    )
     from prefect.schedules import Cron, Interval
 
     deployments = []

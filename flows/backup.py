@@ -16,8 +16,12 @@ from tasks.backup.make import make_backup
 from tasks.backup.retention import apply_retention
 from tasks.backup.verify import verify_backup
 from tasks.errors import BackupError
-from tasks.operations.run_reports import markdown_table, publish_markdown, summary_markdown
 from tasks.operations.run_alerts import CRASH_HOOKS, flow_run_url
+from tasks.operations.run_reports import (
+    markdown_table,
+    publish_markdown,
+    summary_markdown,
+)
 from tasks.settings import Settings, get_settings
 
 

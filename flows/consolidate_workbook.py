@@ -14,8 +14,12 @@ from sqlalchemy import select
 from db.models import Document, DocumentStatus
 from db.session import session_scope
 from tasks.errors import WorkbookError
-from tasks.operations.run_reports import artifact_key, publish_markdown, summary_markdown
 from tasks.operations.run_alerts import ALERT_HOOKS
+from tasks.operations.run_reports import (
+    artifact_key,
+    publish_markdown,
+    summary_markdown,
+)
 from tasks.settings import get_settings
 from tasks.workbook.importer import import_workbook
 from tasks.workbook.read import Limits

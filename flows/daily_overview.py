@@ -11,10 +11,9 @@ from prefect.artifacts import create_table_artifact
 from db.session import session_scope
 from tasks.invoices.needs_attention import Attention, needs_attention
 from tasks.invoices.overview import build_overview
-from tasks.operations.run_reports import artifact_key, markdown_table, publish_markdown
 from tasks.operations.run_alerts import ALERT_HOOKS
+from tasks.operations.run_reports import artifact_key, markdown_table, publish_markdown
 from tasks.settings import get_settings
-
 
 DOCUMENT_DAYS = 7
 

@@ -9,8 +9,8 @@ from prefect import flow, get_run_logger, task
 
 from flows._handoff import hand_over
 from tasks.documents import drop_folder
-from tasks.operations.run_reports import Progress, publish_markdown, summary_markdown
 from tasks.operations.run_alerts import ALERT_HOOKS
+from tasks.operations.run_reports import Progress, publish_markdown, summary_markdown
 from tasks.settings import get_settings
 
 

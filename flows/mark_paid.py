@@ -10,8 +10,8 @@ from prefect.runtime import flow_run
 
 from db.session import session_scope
 from tasks.invoices.payments import record_payment
-from tasks.operations.run_reports import publish_markdown, summary_markdown
 from tasks.operations.run_alerts import ALERT_HOOKS
+from tasks.operations.run_reports import publish_markdown, summary_markdown
 from tasks.settings import get_settings
 
 

@@ -7,8 +7,12 @@ from prefect import flow, get_run_logger, task
 from flows._handoff import hand_over
 from tasks.errors import MailboxError
 from tasks.mail.imap_poll import AccountReport, poll_account
-from tasks.operations.run_reports import markdown_table, publish_markdown, summary_markdown
 from tasks.operations.run_alerts import ALERT_HOOKS
+from tasks.operations.run_reports import (
+    markdown_table,
+    publish_markdown,
+    summary_markdown,
+)
 from tasks.settings import get_settings
 
 ATTENTION_COLUMNS = ["account", "uid", "subject", "status", "reason"]

@@ -12,11 +12,11 @@ from prefect.context import FlowRunContext
 
 from db.session import session_scope
 from tasks.documents import processing
-from tasks.operations.run_reports import markdown_table, publish_markdown
-from tasks.operations.run_alerts import ALERT_HOOKS
-from tasks.settings import get_settings
 from tasks.extraction.invoice_file import Understanding, understand_file
 from tasks.extraction.templates import load_templates
+from tasks.operations.run_alerts import ALERT_HOOKS
+from tasks.operations.run_reports import markdown_table, publish_markdown
+from tasks.settings import get_settings
 
 
 @task(name="claim-document", cache_policy=NO_CACHE)

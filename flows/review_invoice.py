@@ -15,9 +15,13 @@ from sqlalchemy import select
 
 from db.models import Invoice, InvoiceStatus
 from db.session import session_scope
-from tasks.operations.run_reports import markdown_table, publish_markdown, summary_markdown
 from tasks.invoices.review import apply_review, review_description, review_values
 from tasks.operations.run_alerts import ALERT_HOOKS
+from tasks.operations.run_reports import (
+    markdown_table,
+    publish_markdown,
+    summary_markdown,
+)
 
 
 class InvoiceReview(RunInput):

@@ -11,10 +11,10 @@ from prefect import flow, get_run_logger, task
 from prefect.runtime import flow_run
 
 from notifications.alerts import send_admin_alert
+from tasks.operations.run_alerts import ALERT_HOOKS
+from tasks.operations.run_reports import publish_markdown
 from tasks.reminders import send as reminders
 from tasks.reminders.plan import Envelope, Plan
-from tasks.operations.run_reports import publish_markdown
-from tasks.operations.run_alerts import ALERT_HOOKS
 from tasks.settings import get_settings
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from babel.dates import format_date
 from babel.numbers import format_decimal
+
 from tests.corpus_words import LANGS, company, person_or_company
 
 SEED = 20240301

@@ -7,8 +7,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from tasks.invoices.records import counterparty_key
 from tasks.extraction.invoice_file import Understanding
+from tasks.invoices.records import counterparty_key
 
 CORPUS = Path(__file__).parent / "data" / "corpus"
 SCORED_FIELDS = ("invoice_number", "issue_date", "due_date", "vendor", "vendor_vat_id", "iban", "currency", "net", "tax",

@@ -13,7 +13,8 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
-from db.models import AuditEvent, Invoice, InvoiceLink, Workbook as WorkbookRecord, WorkbookRow
+from db.models import AuditEvent, Invoice, InvoiceLink, WorkbookRow
+from db.models import Workbook as WorkbookRecord
 from db.session import session_scope
 
 DATA = Path(__file__).resolve().parent / "data" / "workbooks"

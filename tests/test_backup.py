@@ -10,9 +10,9 @@ from db.session import engine_for, make_engine, session_scope
 from deployments.cli import app
 from tasks.backup import files as bf
 from tasks.backup.make import make_backup
+from tasks.backup.restore import restore_backup
 from tasks.backup.verify import verify_backup
 from tasks.errors import BackupError
-from tasks.backup.restore import restore_backup
 from tests.fixtures_backup import seed, snapshot, wipe
 
 

@@ -12,12 +12,12 @@ from sqlalchemy import select
 from db.models import Backup
 from db.session import engine_for, session_scope
 from tasks.backup import files as bf
-from tasks.backup.make import make_backup
 from tasks.backup.database import DUMP_NAMES
+from tasks.backup.make import make_backup
+from tasks.backup.restore import restore_backup
 from tasks.backup.retention import apply_retention
 from tasks.backup.verify import verify_backup
 from tasks.errors import BackupError
-from tasks.backup.restore import restore_backup
 from tests.fixtures_backup import (  # noqa: F401
     fake_tool,
     fill_disk,

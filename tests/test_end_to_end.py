@@ -79,7 +79,10 @@ def test_serve_then_trigger_mark_paid_through_the_api(live_prefect, settings, tm
             assert run.state is not None and run.state.is_completed(), (run.state, log.read_text()[-3000:])
 
             async def artifacts():
-                from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+                from prefect.client.schemas.filters import (
+                    ArtifactFilter,
+                    ArtifactFilterFlowRunId,
+                )
 
                 async with get_client() as client:
                     return await client.read_artifacts(

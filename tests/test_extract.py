@@ -13,15 +13,15 @@ import pytest
 from typer.testing import CliRunner
 
 from deployments.cli import app
+from tasks.extraction.invoice_file import JSON_KEYS, understand_bytes, understand_file
+from tasks.extraction.label_lookup import Reader, _without_leader
+from tasks.extraction.templates import Template, load_yaml_templates
 from tasks.language.amounts import parse_amount
 from tasks.language.currencies import currencies_in
 from tasks.language.dates import find_dates
 from tasks.language.identifiers import find_ibans, find_unprefixed_gb_vat, find_vat_ids
 from tasks.language.terms import payment_terms_days
-from tasks.extraction.document_fields import Reader, _without_leader
 from tasks.settings import OcrSettings, get_settings
-from tasks.extraction.invoice_file import JSON_KEYS, understand_bytes, understand_file
-from tasks.extraction.templates import Template, load_yaml_templates
 from tests.fixtures_corpus import corpus_cases, mismatches
 from tests.pdfs import encrypted_pdf, text_pdf
 

@@ -183,7 +183,10 @@ def test_each_documents_run_inside_the_intake_run_sends_no_heartbeats_of_its_own
     import time
 
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentFlowRunId
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterParentFlowRunId,
+    )
 
     settings.inbox_dir.mkdir(parents=True)
     for n in (1, 2):

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.settings import OcrSettings
 from tasks.extraction.invoice_file import understand_file
+from tasks.settings import OcrSettings
 from tests.fixtures_corpus import mismatches
 from tests.layouts import layout_sources, page_count, render, render_all, scanned_copies
 

@@ -195,7 +195,12 @@ def test_a_recreated_folder_is_resynced_by_content_without_duplicates(settings, 
 
 
 def test_bad_input_is_recorded_with_a_reason_and_blocks_nothing(settings, dovecot, monkeypatch):
-    from tests.mails import large_attachment_mail, malformed_mail, wrong_charsets_mail, zip_bomb
+    from tests.mails import (
+        large_attachment_mail,
+        malformed_mail,
+        wrong_charsets_mail,
+        zip_bomb,
+    )
 
     user = dovecot.add_user()
     settings = configure(monkeypatch, [dovecot.account("billing", user)])

@@ -4,7 +4,13 @@ import struct
 
 from tasks.mail.parts import PartLimits, clean_name, decode_text, extract
 from tests.mails import (
-    RECEIPT_HTML, body_mail, invoice_mail, malformed_mail, wrong_charsets_mail, zip_bomb, zip_bytes,
+    RECEIPT_HTML,
+    body_mail,
+    invoice_mail,
+    malformed_mail,
+    wrong_charsets_mail,
+    zip_bomb,
+    zip_bytes,
 )
 from tests.pdfs import text_pdf
 

@@ -15,8 +15,8 @@ from notifications.transports import (
     UncertainDeliveryError,
 )
 from tasks.settings import SmtpSettings, get_settings
-from tests.fixtures_reminders import add_user, outbox, parts
 from tests.certificates import make_certificates
+from tests.fixtures_reminders import add_user, outbox, parts
 from tests.fixtures_smtp import PASSWORD, USER, SmtpServer, smtp_server, smtp_tls_server  # noqa: F401
 
 

@@ -8,9 +8,9 @@ import pymupdf
 import pytest
 from PIL import Image, ImageDraw
 
+from tasks.extraction.invoice_file import understand_bytes, understand_file
 from tasks.reading.ocr import OcrJob, read_page, tesseract_available
 from tasks.settings import OcrSettings
-from tasks.extraction.invoice_file import understand_bytes, understand_file
 from tests.fixtures_corpus import corpus_cases, mismatches
 
 OCR = OcrSettings()

@@ -8,9 +8,9 @@ from db.models import AuditEvent, Invoice
 from db.session import session_scope
 from flows.daily_overview import daily_overview
 from flows.mark_paid import mark_paid
-from tasks.invoices.records import upsert_invoice
 from tasks.invoices.overview import aging_bucket, build_overview
 from tasks.invoices.payments import PaymentError, record_payment
+from tasks.invoices.records import upsert_invoice
 
 
 def _invoice(counterparty: str, number: str, total: str, due: date | None, currency: str = "EUR",

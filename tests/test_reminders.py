@@ -7,7 +7,15 @@ import pytest
 from tasks.reminders.policy import due_level, level_offset
 from tasks.reminders.send import run_reminders
 from tasks.settings import ReminderSettings, get_settings
-from tests.fixtures_reminders import MONDAY, add_invoice, add_user, ledger, outbox, parts, to_address
+from tests.fixtures_reminders import (
+    MONDAY,
+    add_invoice,
+    add_user,
+    ledger,
+    outbox,
+    parts,
+    to_address,
+)
 
 
 def test_levels_follow_the_policy_and_repeat_while_unpaid():

@@ -16,8 +16,8 @@ from db.models import AuditEvent, Document, Invoice, VendorTemplate
 from db.session import session_scope
 from flows.review_invoice import review_invoice
 from tasks.documents.intake import ingest_bytes
-from tasks.invoices.records import upsert_invoice
 from tasks.extraction.templates import apply_template, best_template, load_templates
+from tasks.invoices.records import upsert_invoice
 from tests.pdfs import text_pdf
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
@@ -41,7 +41,11 @@ def _needs_review(settings) -> int:
 async def _paused_run(flow_name: str, seconds: float = 120):
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import (
-        FlowFilter, FlowFilterName, FlowRunFilter, FlowRunFilterState, FlowRunFilterStateName,
+        FlowFilter,
+        FlowFilterName,
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateName,
     )
 
     deadline = time.monotonic() + seconds

@@ -12,8 +12,8 @@ from db.models import Invoice, Vendor
 from db.session import session_scope
 from tasks.documents import processing
 from tasks.documents.intake import ingest_bytes
-from tasks.invoices.review import apply_review
 from tasks.extraction.invoice_file import understand_file
+from tasks.invoices.review import apply_review
 from tests.pdfs import text_pdf
 
 OLD_IBAN, NEW_IBAN = "DE89 3704 0044 0532 0130 00", "DE02 1203 0000 0000 2020 51"

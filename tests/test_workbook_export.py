@@ -4,8 +4,8 @@ from decimal import Decimal
 from openpyxl import load_workbook
 
 from db.session import session_scope
-from tasks.invoices.records import upsert_invoice
 from tasks.invoices.overview import bucket_for_days as bucket
+from tasks.invoices.records import upsert_invoice
 from tasks.workbook.export import export_workbook
 from tasks.workbook.importer import import_workbook
 from tests.fixtures_workbook import SAMPLE, invoice_table, table_counts

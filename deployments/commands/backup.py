@@ -102,8 +102,8 @@ def register(app: typer.Typer) -> None:
         force: Annotated[bool, typer.Option("--force", help="Replace a database that holds data")] = False,
     ) -> None:
         """Restore a backup into a database and a document store (stop `invoices serve` first)."""
-        from tasks.errors import InvoiceAutomationError
         from tasks.backup.restore import restore_backup
+        from tasks.errors import InvoiceAutomationError
         from tasks.settings import get_settings
 
         try:

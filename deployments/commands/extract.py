@@ -23,8 +23,8 @@ def _templates():  # type: ignore[no-untyped-def]
 
     from db.session import session_scope
     from tasks.errors import ConfigurationError
-    from tasks.settings import get_settings
     from tasks.extraction.templates import load_templates, load_yaml_templates
+    from tasks.settings import get_settings
 
     settings = get_settings()
     url = settings.database.url
@@ -42,8 +42,8 @@ def _templates():  # type: ignore[no-untyped-def]
 
 
 def _understand(path: Path, templates):  # type: ignore[no-untyped-def]
-    from tasks.settings import get_settings
     from tasks.extraction.invoice_file import Understanding, understand_file
+    from tasks.settings import get_settings
 
     if not path.is_file():
         return Understanding(name=str(path), error="not found", reasons=[f"{path}: no such file"])
@@ -83,8 +83,8 @@ def extract(
 
 def templates_check(file: Annotated[Path, typer.Argument(help="A document to test the templates against")]) -> None:
     """Show which vendor template matches FILE and why the others do not."""
-    from tasks.settings import get_settings
     from tasks.extraction.templates import best_template
+    from tasks.settings import get_settings
 
     templates = _templates()
     result = _understand(file, [])

@@ -151,7 +151,7 @@ class PgTarget:
         try:
             return psycopg.connect(self.conninfo(), password=self.password, autocommit=autocommit, connect_timeout=30)
         except psycopg.Error as err:
-            raise BackupError(f"cannot connect to PostgreSQL database {self.database!r}: {_first_line(err)}") from err
+            raise BackupError(f"cannot connect to PostgreSQL database {self.database!r}: {first_line(err)}") from err
 
 
 def pg_target(url: str) -> PgTarget:
@@ -170,7 +170,7 @@ def pg_target(url: str) -> PgTarget:
     return PgTarget(params, parsed.password)
 
 
-def _first_line(err: BaseException) -> str:
+def first_line(err: BaseException) -> str:
     text = str(err).strip()
     return text.splitlines()[0] if text else type(err).__name__
 
@@ -279,7 +279,7 @@ def _dump_postgresql(url: str, dump_path: Path, options: BackupSettings) -> dict
         run_tool(tool, arguments, target, options.tool_timeout_minutes, f"dumping database {target.database!r}")
         connection.rollback()
     except psycopg.Error as err:
-        raise BackupError(f"dumping database {target.database!r}: {_first_line(err)}") from err
+        raise BackupError(f"dumping database {target.database!r}: {first_line(err)}") from err
     finally:
         connection.close()
     return {"fingerprint": fingerprint, "server_major": major, "tool": f"pg_dump {tool.version}",

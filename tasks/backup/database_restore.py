@@ -17,12 +17,12 @@ from psycopg import sql
 from tasks.backup.database import (
     Fingerprint,
     PgTarget,
-    _first_line,
     database_kind,
     describe_url,
     find_pg_tool,
     fingerprint_postgresql,
     fingerprint_sqlite,
+    first_line,
     pg_target,
     run_tool,
     server_major,
@@ -48,7 +48,7 @@ def fingerprint_of_dump(kind: str, dump_path: Path, source_url: str, options: Ba
             connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(scratch.database)))
     except psycopg.Error as err:
         raise BackupError(f"cannot create the scratch database {scratch.database!r} for verification: "
-                          f"{_first_line(err)} (grant CREATEDB or set INVOICES_BACKUP__SCRATCH_URL)") from err
+                          f"{first_line(err)} (grant CREATEDB or set INVOICES_BACKUP__SCRATCH_URL)") from err
     try:
         restore_postgresql(dump_path, scratch, options, max(major, dump_tool_major))
         with scratch.connect() as connection:

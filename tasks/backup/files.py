@@ -27,15 +27,22 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from tasks.documents.store import (
+    CHUNK,
+    path_in_store,
+    relative_path_for,
+    sha256_file,
+    write_atomically,
+)
 from tasks.errors import BackupError
-from tasks.documents.store import CHUNK, path_in_store, relative_path_for, sha256_file, write_atomically
 
 MANIFEST = "manifest.json"
 CHECKSUMS = "SHA256SUMS"
 VERIFICATION = "verification.json"
 FILES = "files"
 LOCK = ".backup.lock"
-_ID = re.compile(r"^\d{8}T\d{6}Z(-\d+)?$")
+# What a backup folder is called: its creation time in UTC (a suffix when two share a second).
+BACKUP_ID = re.compile(r"^\d{8}T\d{6}Z(-\d+)?$")
 _SHA = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -55,7 +62,7 @@ def new_backup_id(now: datetime | None = None) -> str:
 
 
 def backup_folder(backup_dir: Path, backup_id: str) -> Path:
-    if not _ID.match(backup_id):
+    if not BACKUP_ID.match(backup_id):
         raise BackupError(f"{backup_id!r} is not a backup id (they look like 20250131T020000Z)")
     return Path(backup_dir) / backup_id
 

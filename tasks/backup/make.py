@@ -26,8 +26,8 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from db.models import Backup, BackupStatus
 from db.session import engine_for, session_scope
 from tasks.backup import files as bf
-from tasks.documents.store import sha256_file
 from tasks.backup.database import DUMP_NAMES, database_kind, dump_database
+from tasks.documents.store import sha256_file
 from tasks.errors import BackupError
 from tasks.settings import Settings
 
@@ -273,7 +273,7 @@ def list_backups(settings: Settings) -> list[dict[str, Any]]:
         logger.warning("backups table not readable (%s); listing the backup folders only", err)
     if backup_dir.is_dir():
         for folder in sorted(backup_dir.iterdir()):
-            if folder.name in found or not folder.is_dir() or not bf._ID.match(folder.name):
+            if folder.name in found or not folder.is_dir() or not bf.BACKUP_ID.match(folder.name):
                 continue
             try:
                 manifest = bf.read_manifest(backup_dir, folder.name)

@@ -23,9 +23,9 @@ from db.session import engine_for, make_engine, session_scope
 from tasks.backup import files as bf
 from tasks.backup.database import describe_url
 from tasks.backup.database_restore import restore_database, tables_with_rows
+from tasks.documents.store import path_in_store, sha256_file
 from tasks.errors import BackupError
 from tasks.settings import Settings
-from tasks.documents.store import path_in_store, sha256_file
 
 logger = logging.getLogger(__name__)
 
@@ -135,7 +135,7 @@ def reconcile_backups(target_url: str, backup_dir: Path, restored_id: str) -> No
     """
     on_disk = {}
     for folder in sorted(Path(backup_dir).iterdir()):
-        if folder.is_dir() and bf._ID.match(folder.name):
+        if folder.is_dir() and bf.BACKUP_ID.match(folder.name):
             try:
                 on_disk[folder.name] = (folder, bf.read_manifest(backup_dir, folder.name), bf.read_verification(folder))
             except BackupError as err:

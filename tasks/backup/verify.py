@@ -18,9 +18,9 @@ from typing import Any
 from db.models import Backup, BackupStatus
 from db.session import engine_for, session_scope
 from tasks.backup import files as bf
-from tasks.documents.store import sha256_file
 from tasks.backup.database import compare_fingerprints
 from tasks.backup.database_restore import fingerprint_of_dump
+from tasks.documents.store import sha256_file
 from tasks.errors import BackupError
 from tasks.settings import Settings
 

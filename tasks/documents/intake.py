@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 
 from db.conflicts import insert_ignoring_conflicts
 from db.models import Document, DocumentOrigin, DocumentStatus
-from tasks.errors import RejectedDocument, StorageError, UnreadableDocument
 from tasks.documents.filetypes import FileType, detect
 from tasks.documents.store import sha256_bytes, store_bytes
+from tasks.errors import RejectedDocument, StorageError, UnreadableDocument
 from tasks.reading.positioned_text import open_pdf
 
 logger = logging.getLogger(__name__)

@@ -21,9 +21,9 @@ from sqlalchemy import Integer, Text, bindparam, case, func, select, text, updat
 from sqlalchemy.orm import Session
 
 from db.models import Document, DocumentStatus, Invoice, InvoiceStatus
-from tasks.invoices.records import create_invoice, find_invoice, write_invoice
 from tasks.extraction.invoice_file import Understanding
 from tasks.extraction.templates import Template
+from tasks.invoices.records import create_invoice, find_invoice, write_invoice
 from tasks.invoices.vendors import check_vendor
 
 logger = logging.getLogger(__name__)

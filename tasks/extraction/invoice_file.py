@@ -16,15 +16,16 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from tasks.documents.filetypes import detect
+from tasks.errors import InvoiceAutomationError, UnreadableDocument
+from tasks.extraction.document_fields import extract_fields
+from tasks.extraction.model import FieldValue
+from tasks.extraction.templates import Template, apply_template, best_template
+from tasks.extraction.validation import validate
 from tasks.language import labels
 from tasks.reading.einvoice_xml import EInvoice, einvoice_in_pdf, read_einvoice
-from tasks.errors import InvoiceAutomationError, UnreadableDocument
-from tasks.extraction.document_fields import FieldValue, extract_fields
-from tasks.documents.filetypes import detect
-from tasks.settings import OcrSettings
 from tasks.reading.positioned_text import DocumentText, open_pdf, read_document
-from tasks.extraction.validation import validate
-from tasks.extraction.templates import Template, apply_template, best_template
+from tasks.settings import OcrSettings
 
 logger = logging.getLogger(__name__)
 

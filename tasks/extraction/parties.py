@@ -12,10 +12,11 @@ import re
 from collections import Counter
 from difflib import SequenceMatcher
 
+from tasks.extraction.label_lookup import Reader
+from tasks.extraction.model import FieldValue, Found
 from tasks.language import labels
-from tasks.extraction.document_fields import FieldValue, Found, Reader, _fold
 from tasks.language.identifiers import find_ibans, find_unprefixed_gb_vat, find_vat_ids
-from tasks.language.words import fold
+from tasks.language.words import fold, fold_in_place
 from tasks.reading.positioned_text import Cell, Line
 
 _VAT_HINT = re.compile(r"\b(?:ATU|CHE|[A-Z]{2})[\s.-]?\d")
@@ -57,7 +58,7 @@ def _customer_block(reader: Reader) -> tuple[FieldValue | None, Block]:
                 continue
             cell = line.cells[position]
             if delivery is None:
-                found = reader._after(index, position, match.end(), Reader.words, below=2)
+                found = reader.value_after(index, position, match.end(), Reader.words, below=2)
                 if found is not None and name is None and not re.search(r"\d{4,}", found.value):
                     name = reader.value(Found(found.value, 0.8, found.line, found.cell))
             column = [c for c in line.cells[position:] if c is cell or c.x0 - cell.x1 < 4 * line.size]
@@ -139,7 +140,7 @@ def _company_name(text: str) -> str | None:
             name = _AMPERSAND_READ_AS_A.sub(" & ", name)
         words = name.split()
         if 2 <= len(words) <= 8 and len(name) <= 80 and re.match(r"[^\W\d_]", name) and not name.isdigit():
-            if not labels.TITLE_WORDS.match(_fold(name)) and "@" not in name:
+            if not labels.TITLE_WORDS.match(fold_in_place(name)) and "@" not in name:
                 return name
     return None
 
@@ -173,7 +174,7 @@ def _vendor(reader: Reader, block: Block) -> FieldValue | None:
             name = _company_name(cell.text)
             if name is None:
                 continue
-            key = _fold(name)
+            key = fold_in_place(name)
             names[key] += 1
             if in_block(block, index, cell):
                 continue
@@ -183,22 +184,22 @@ def _vendor(reader: Reader, block: Block) -> FieldValue | None:
             candidates.append((score, name, line, position))
     candidates += _headline_names(reader, block, first_page, height * 0.25, median)
     if candidates:
-        spelling = {_fold(n): n for _, n, _, _ in reversed(candidates)}
+        spelling = {fold_in_place(n): n for _, n, _, _ in reversed(candidates)}
         family = _name_families(names + Counter(spelling.keys()))
         counts: Counter[str] = Counter()
         for key, count in names.items():
             counts[family[key]] += count
-        scored = [(s + 0.75 * min(max(counts[family[_fold(n)]], 1) - 1, 2), n, ln, p) for s, n, ln, p in candidates]
+        scored = [(s + 0.75 * min(max(counts[family[fold_in_place(n)]], 1) - 1, 2), n, ln, p) for s, n, ln, p in candidates]
         score, name, line, position = max(scored, key=lambda item: item[0])
-        name = spelling.get(family[_fold(name)], name)  # the spelling the document uses most
+        name = spelling.get(family[fold_in_place(name)], name)  # the spelling the document uses most
         if _company_name(name) is None:  # a letterhead: the legal name that holds it, if the page prints one
             legal = [item for item in sorted(scored, key=lambda item: -item[0]) if _company_name(item[1])]
             fuller = next((item for item in legal if _holds_words(item[1], name)), None)
             if fuller is None:  # "Buro Vandamme": the one legal name holding its name ("Vandamme ... BV")
-                sharing = {_fold(item[1]): item for item in legal if _shares_name_word(item[1], name)}
+                sharing = {fold_in_place(item[1]): item for item in legal if _shares_name_word(item[1], name)}
                 fuller = next(iter(sharing.values())) if len(sharing) == 1 else None
             if fuller is not None:
-                name, line, position = spelling.get(family[_fold(fuller[1])], fuller[1]), fuller[2], fuller[3]
+                name, line, position = spelling.get(family[fold_in_place(fuller[1])], fuller[1]), fuller[2], fuller[3]
         confidence = 0.9 if score >= 2.5 else 0.75
         return reader.value(Found(name, confidence, line, line.cells[position]))
     # No legal form anywhere: the largest words near the top of the first page.
@@ -244,7 +245,7 @@ _FIELD_NOUN = re.compile(r"(?:datum|date|nummer|number|nr|no|betrag|amount|summe
 def _plain_name(text: str) -> bool:
     """Whether a line could be a business name written without a legal form (not a field's
     label such as "Leistungsdatum")."""
-    folded = _fold(text)
+    folded = fold_in_place(text)
     return (Reader.words(text) == text and not re.search(r"\d", text) and len(text.split()) <= 6
             and not labels.INVOICE_WORDS.search(folded) and not labels.CREDIT_NOTE.search(folded)
             and not labels.CUSTOMER.search(folded)
@@ -325,7 +326,7 @@ def _window_address(reader: Reader, vendor: FieldValue | None) -> tuple[FieldVal
     """A letter's address window: the line below the small sender line "Vendor · Street · City"."""
     if vendor is None:
         return None, {}
-    key = _fold(str(vendor.value))
+    key = fold_in_place(str(vendor.value))
     for index, line in enumerate(reader.lines[:40]):
         folded = " ".join(reader.folded[index])
         if key not in folded or not re.search(r"[·•|,-]", folded[len(key):]) or index + 1 >= len(reader.lines):
@@ -335,7 +336,7 @@ def _window_address(reader: Reader, vendor: FieldValue | None) -> tuple[FieldVal
             text = re.sub(r"^(?:herrn?|frau|firma|mr\.?|mrs\.?|ms\.?|m\.|mme|dhr\.?|mevr\.?)\s+", "",
                           lower.cells[0].text, flags=re.I)
             name = Reader.words(text)
-            if name and key not in _fold(name):
+            if name and key not in fold_in_place(name):
                 return reader.value(Found(name, 0.7, lower, lower.cells[0])), dict.fromkeys(
                     (index + 1, index + 2, index + 3), _WHOLE_LINE)
     return None, {}
@@ -348,6 +349,6 @@ def party_fields(reader: Reader) -> dict[str, FieldValue]:
         block.update(window)
     result = {"customer": customer, "vendor": _vendor(reader, block), "vendor_vat_id": _vat_id(reader, block),
               "iban": _iban(reader, block)}
-    if customer and result["vendor"] and _fold(customer.value) == _fold(result["vendor"].value):
+    if customer and result["vendor"] and fold_in_place(customer.value) == fold_in_place(result["vendor"].value):
         result["customer"] = None
     return {key: value for key, value in result.items() if value is not None}

@@ -29,7 +29,7 @@ from typing import Any
 import yaml
 
 from tasks.errors import ConfigurationError
-from tasks.extraction.document_fields import FieldValue
+from tasks.extraction.model import FieldValue
 from tasks.language.amounts import parse_amount
 from tasks.language.dates import parse_date
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from tasks.extraction.document_fields import FieldValue
+from tasks.extraction.model import FieldValue
 from tasks.language.identifiers import normalise_iban, normalise_vat
 
 REQUIRED = ("invoice_number", "issue_date", "vendor", "total")

@@ -55,7 +55,7 @@ def invoice_number_key(number: str) -> str:
     return " ".join(str(number).split())
 
 
-def _plain(value: Any) -> Any:
+def audit_value(value: Any) -> Any:
     """A JSON-safe form of a value for the audit trail."""
     if isinstance(value, Decimal):
         return str(value)
@@ -64,7 +64,8 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _same(old: Any, new: Any) -> bool:
+def same_value(old: Any, new: Any) -> bool:
+    """Whether two values of a field are the same (1.5 and Decimal("1.50") are)."""
     if isinstance(old, Decimal) or isinstance(new, Decimal):
         try:
             return old is not None and new is not None and Decimal(str(old)) == Decimal(str(new))
@@ -80,8 +81,8 @@ def _differences(current: Callable[[str], Any], values: dict[str, Any]) -> dict[
         if field not in INVOICE_FIELDS:
             raise ValueError(f"unknown invoice field {field!r}")
         old = current(field)
-        if not _same(old, new):
-            changes[field] = [_plain(old), _plain(new)]
+        if not same_value(old, new):
+            changes[field] = [audit_value(old), audit_value(new)]
     return changes
 
 

@@ -16,10 +16,15 @@ from sqlalchemy.orm import Session
 
 from db.models import Document, Invoice, InvoiceStatus, VendorTemplate
 from tasks.errors import InvoiceAutomationError
+from tasks.invoices.records import (
+    counterparty_key,
+    invoice_number_key,
+    record_audit,
+    update_invoice,
+)
+from tasks.invoices.vendors import confirm_vendor
 from tasks.language.amounts import find_amounts
 from tasks.language.dates import find_dates
-from tasks.invoices.records import counterparty_key, invoice_number_key, record_audit, update_invoice
-from tasks.invoices.vendors import confirm_vendor
 
 logger = logging.getLogger(__name__)
 

@@ -19,7 +19,6 @@ from db.conflicts import insert_ignoring_conflicts
 from db.models import Invoice, InvoiceStatus, Vendor
 from tasks.invoices.records import counterparty_key
 
-
 _REJECTED = frozenset({InvoiceStatus.DISPUTED.value, InvoiceStatus.CANCELLED.value})
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
-
 _SPACES = "\u00a0\u202f\u2009 "
 # A number as printed: 1,234.56  1.234,56  1'234.56  1 234,56  1234  -12.00  (12.00)  12,00-
 AMOUNT_PATTERN = (

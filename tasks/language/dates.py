@@ -8,7 +8,7 @@ import re
 from datetime import date
 from functools import lru_cache
 
-from tasks.language.words import LANGUAGES, fold
+from tasks.language.words import LANGUAGES, fold, fold_in_place
 
 
 @lru_cache(maxsize=1)
@@ -67,16 +67,11 @@ def date_order_hint(text: str) -> str | None:
     return "DMY" if dmy > mdy else "MDY"
 
 
-@lru_cache(maxsize=4096)
-def _fold_character(ch: str) -> str:
-    return (fold(ch) or ch.lower())[:1]
-
-
 def find_dates(text: str, order: str = "DMY") -> list[tuple[date, int, int]]:
     """Every date in ``text`` with its span: numeric (``order`` decides 03/04), ISO and written."""
     found: list[tuple[date, int, int]] = []
     # folded character by character, so that spans still fit ``text`` when it holds a dash or a "£"
-    folded = text.lower() if text.isascii() else "".join(map(_fold_character, text))
+    folded = fold_in_place(text)
     day_first, month_first = _written_res()
     months = _month_names()
     for match in day_first.finditer(folded):

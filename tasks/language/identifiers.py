@@ -7,7 +7,6 @@ import re
 from functools import lru_cache
 from itertools import islice, product
 
-
 _VAT_RE = re.compile(
     r"\b(ATU|BE|BG|CY|CZ|DE|DK|EE|EL|GR|ES|FI|FR|GB|XI|HR|HU|IE|IT|LT|LU|LV|MT|NL|PL|PT|RO|SE|SI|SK|CHE)"
     r"[\s.-]?([0-9A-Z](?:[0-9A-Z]|(?<=[\dOILSB])[\s.-](?=[\dOILSB])){6,16})"

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-
 _TERMS_RES = (
     # "Net 30", "netto 14", but not the start of an amount ("Summe netto 31'693.17", "netto 1 250,00")
     re.compile(r"\bnet(?:to)?\s*(\d{1,3})\b(?!\s*[.,'\u2019]\d|[\s\u00a0\u202f]\d{3}\b)", re.I),

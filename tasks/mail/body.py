@@ -56,8 +56,8 @@ def _clean_html(markup: str) -> tuple[str, str] | None:
 def reads_like_an_invoice(text: str) -> bool:
     """An invoice word and an amount: enough to be worth reading as a document."""
     from tasks.language.amounts import find_amounts
-    from tasks.language.words import fold
     from tasks.language.labels import INVOICE_WORDS
+    from tasks.language.words import fold
 
     return bool(INVOICE_WORDS.search(fold(text))) and bool(find_amounts(text))
 

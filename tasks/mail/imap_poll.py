@@ -23,13 +23,17 @@ from datetime import timedelta
 from typing import Any
 
 from imap_tools import BaseMailBox, MailBox, MailBoxStartTls, MailBoxUnencrypted
-from imap_tools.errors import MailboxFolderCreateError, MailboxLoginError, MailboxStarttlsError
+from imap_tools.errors import (
+    MailboxFolderCreateError,
+    MailboxLoginError,
+    MailboxStarttlsError,
+)
 from imap_tools.utils import encode_folder
 
 from db.models import MailStatus
 from db.session import session_scope
-from tasks.mail import ledger as ledger
 from tasks.errors import MailboxError
+from tasks.mail import ledger as ledger
 from tasks.mail.parts import PartLimits, read_headers
 from tasks.mail.store import store_message
 from tasks.settings import ImapAccount, Settings

@@ -14,12 +14,12 @@ from sqlalchemy import select
 
 from db.models import MailMessage, MailStatus
 from db.session import session_scope
-from tasks.mail import ledger as ledger
-from tasks.errors import MailboxError
 from tasks.documents.intake import ingest_bytes
+from tasks.documents.store import sha256_bytes
+from tasks.errors import MailboxError
+from tasks.mail import ledger as ledger
 from tasks.mail.parts import PartLimits, extract
 from tasks.settings import Settings
-from tasks.documents.store import sha256_bytes
 
 NEEDS_PERSON = ("quarantined", "too_large", "refused")
 

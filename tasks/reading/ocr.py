@@ -32,8 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tasks.language import labels
-from tasks.reading import dropped_ink
 from tasks.language.words import fold
+from tasks.reading import dropped_ink
 from tasks.reading.dropped_ink import RELIABLE_WORD_CONFIDENCE, Word
 
 logger = logging.getLogger(__name__)

@@ -18,7 +18,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.models import Direction, Document, Invoice, InvoiceStatus
-from notifications.compose import RenderedEmail, build_message, parse_locale, render_email
+from notifications.compose import (
+    RenderedEmail,
+    build_message,
+    parse_locale,
+    render_email,
+)
 from notifications.transports import local_domain
 from tasks.reminders.policy import level_offset
 from tasks.settings import Settings

@@ -21,7 +21,13 @@ from db.models import Direction, Invoice, Reminder, ReminderStatus, User
 from notifications.compose import valid_address
 from tasks.errors import NotificationError
 from tasks.invoices.records import counterparty_key
-from tasks.reminders.policy import REMINDABLE, due_level, earliest_offset, is_quiet, level_offset
+from tasks.reminders.policy import (
+    REMINDABLE,
+    due_level,
+    earliest_offset,
+    is_quiet,
+    level_offset,
+)
 from tasks.settings import Settings
 
 

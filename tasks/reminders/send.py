@@ -17,15 +17,20 @@ from typing import Any
 
 from db.models import utcnow
 from db.session import engine_for, session_scope
-from tasks.reminders.digest import Addressee, render_customer_email, render_digest, to_message
 from notifications.transports import (
     PermanentDeliveryError,
     TemporaryDeliveryError,
     make_transport,
 )
-from tasks.reminders import ledger as ledger
-from tasks.reminders.plan import Envelope, Plan, plan_reminders
 from tasks.operations.run_reports import markdown_table, summary_markdown
+from tasks.reminders import ledger as ledger
+from tasks.reminders.digest import (
+    Addressee,
+    render_customer_email,
+    render_digest,
+    to_message,
+)
+from tasks.reminders.plan import Envelope, Plan, plan_reminders
 from tasks.settings import Settings
 
 logger = logging.getLogger(__name__)

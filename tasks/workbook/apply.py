@@ -23,7 +23,10 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from db.models import AuditEvent, Invoice, Workbook, WorkbookRow
-from tasks.invoices.records import _plain, _same  # the one definition of "same value" and its audit form
+from tasks.invoices.records import (  # the one definition of "same value" and its audit form
+    audit_value,
+    same_value,
+)
 from tasks.workbook.bulk import IdAllocator, insert_rows, update_rows
 from tasks.workbook.writer import InlineWriter, ThreadWriter
 
@@ -51,7 +54,7 @@ class Unit:
 def _equal(old: Any, new: Any) -> bool:
     if old in (None, "") and new in (None, ""):
         return True
-    return _same(old, new)
+    return same_value(old, new)
 
 
 def _chunks(items: list[Any]) -> list[list[Any]]:
@@ -96,7 +99,7 @@ def apply_units(
             created.append(unit)
             outcomes["new"] += 1
             continue
-        changes = {f: [_plain(getattr(current, f)), _plain(v)] for f, v in unit.values.items()
+        changes = {f: [audit_value(getattr(current, f)), audit_value(v)] for f, v in unit.values.items()
                    if not _equal(getattr(current, f), v)}
         if not changes:
             outcomes["unchanged"] += 1

@@ -35,8 +35,8 @@ from sqlalchemy.orm import Session
 
 from db.models import Workbook, WorkbookRow
 from db.session import session_scope
-from tasks.invoices.records import counterparty_key, invoice_number_key
 from tasks.documents.store import sha256_file
+from tasks.invoices.records import counterparty_key, invoice_number_key
 from tasks.workbook.apply import Unit, apply_units
 from tasks.workbook.garbage_collection import fewer_collections
 from tasks.workbook.read import Limits, WorkbookFile, check_file

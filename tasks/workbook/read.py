@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from tasks.errors import WorkbookError
 from tasks.documents.filetypes import detect
+from tasks.errors import WorkbookError
 from tasks.workbook.package import column_number, from_excel, range_bounds, read_package
 
 logger = logging.getLogger(__name__)
