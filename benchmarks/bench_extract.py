@@ -118,7 +118,7 @@ def _end_to_end(folder: Path, count: int, lines: list[str]) -> None:
     from tasks.documents.store import store_bytes
     from tasks.extraction.document_fields import extract_fields
     from tasks.extraction.invoice_file import understand_file
-    from tasks.reading.positioned_text import read_document
+    from tasks.reading.registry import read
     from tasks.settings import get_settings
     from tests.corpus import generate
 
@@ -151,7 +151,7 @@ def _end_to_end(folder: Path, count: int, lines: list[str]) -> None:
 
         def floor(data: bytes, path: Path) -> None:
             store_bytes(floor_dir, data)
-            document = read_document(path, "pdf", path.name, settings.ocr)
+            document = read(path, "pdf", path.name, settings.ocr).document
             fields, _ = extract_fields(document)
             with engine.begin() as connection:
                 connection.execute(insert, {"s": str(len(data)), "b": repr(fields)})

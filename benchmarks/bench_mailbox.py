@@ -2,7 +2,7 @@
 
 1. N messages with one PDF each (default 1,000; BENCH_MAILBOX_MESSAGES): messages per second and
    the per-message overhead over ingesting the same PDFs from the drop folder (the plain
-   `tasks.drop_folder.take_file` path), measured in the same run, each into a fresh database.
+   `tasks.documents.drop_folder.take_file` path), measured in the same run, each into a fresh database.
 2. A poll of a folder holding M messages that are all already processed (default 10,000;
    BENCH_MAILBOX_PROCESSED): time (target < 0.5 s) and bytes the server sent (counted on the
    socket by a proxy; dovecot's own counters must show no message body read), against a poll of

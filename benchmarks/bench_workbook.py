@@ -5,7 +5,7 @@ writes it (shared strings, date styles, title rows above the headers, three lang
 imported into a fresh PostgreSQL database:
 
 * baseline: pandas reads every tab and writes each to a table with to_sql;
-* first import: `tasks.workbook_import.import_workbook` (every row checked, keyed, hashed,
+* first import: `tasks.workbook.importer.import_workbook` (every row checked, keyed, hashed,
   invoices + audit events + workbook rows written);
 * re-import of the same file, and of a re-saved copy (same rows, other bytes: every row is
   read and compared by hash).

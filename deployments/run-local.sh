@@ -8,12 +8,13 @@ BIN=.venv/bin
 export PREFECT_HOME="${PREFECT_HOME:-$PWD/data/prefect}"
 # The server every `invoices` command finds by itself: INVOICES_PREFECT__API_URL (or PREFECT_API_URL),
 # http://127.0.0.1:4200/api by default.
-read -r PREFECT_API_URL server_host server_port < <("$BIN/python" -c '
+prefect_address=$("$BIN/python" -c '
 from urllib.parse import urlsplit
-from tasks.prefect_server import api_url
+from tasks.operations.prefect_server import api_url
 from tasks.settings import get_settings
 url = api_url(get_settings())
 print(url, urlsplit(url).hostname, urlsplit(url).port or 80)')
+read -r PREFECT_API_URL server_host server_port <<<"$prefect_address"
 export PREFECT_API_URL
 export PREFECT_SERVER_ANALYTICS_ENABLED=false
 export PREFECT_UI_URL="${PREFECT_UI_URL:-${PREFECT_API_URL%/api}}"

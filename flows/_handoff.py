@@ -16,7 +16,9 @@ from sqlalchemy import select
 
 from db.models import Document, DocumentStatus
 from db.session import session_scope
+from tasks.documents.filetypes import WORKBOOK_KIND
 from tasks.documents.processing import left_unread
+from tasks.reading.registry import READABLE_KINDS
 from tasks.settings import get_settings
 
 
@@ -34,7 +36,7 @@ def _handlers() -> dict[str, Callable[[int], Any]]:
         # a workbook that cannot be read fails its own run (and the document), not the intake run
         return consolidate_workbook(document_id=document_id, return_state=True)
 
-    return {"pdf": read, "image": read, "xml": read, "xlsx": consolidate}
+    return {**dict.fromkeys(READABLE_KINDS, read), WORKBOOK_KIND: consolidate}
 
 
 def nested_run_settings():  # type: ignore[no-untyped-def]

@@ -1,6 +1,6 @@
 """send-reminders: the daily digest of due and overdue invoices, one email per user.
 
-Orchestration only; the work is in `tasks.reminders` (see there for the exactly-once rules).
+Orchestration only; the work is in `tasks.reminders.send` (see there for the exactly-once rules).
 """
 
 from __future__ import annotations

@@ -55,7 +55,7 @@ def test_a_poll_killed_in_the_middle_of_a_batch_is_finished_by_the_next_one(sett
     account = dovecot.account("billing", user, port=slow.port)
     configure(monkeypatch, [account], batch_size=6)
     env = {k: v for k, v in os.environ.items()}
-    script = ("from tasks.mailbox import poll_account; from tasks.settings import get_settings; "
+    script = ("from tasks.mail.imap_poll import poll_account; from tasks.settings import get_settings; "
               "s = get_settings(); poll_account(s.imap.accounts[0], s)")
     poller = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

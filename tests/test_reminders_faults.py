@@ -96,7 +96,7 @@ def test_a_run_killed_between_sending_and_recording_never_sends_twice(settings, 
     add_invoice("Initech", "I-1", MONDAY - timedelta(days=7))
     victim: list[subprocess.Popen] = []
     smtp_server.handler.after_data = lambda received: os.kill(victim[0].pid, signal.SIGKILL)
-    code = ("import datetime; from tasks.settings import get_settings; from tasks.reminders import run_reminders; "
+    code = ("import datetime; from tasks.settings import get_settings; from tasks.reminders.send import run_reminders; "
             f"run_reminders(get_settings(), datetime.date.fromisoformat({MONDAY.isoformat()!r}))")
     victim.append(subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}))
     assert victim[0].wait(timeout=120) == -signal.SIGKILL

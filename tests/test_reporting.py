@@ -1,4 +1,4 @@
-"""Run summaries and progress bars in the Prefect UI (tasks.reporting), on a real Prefect API."""
+"""Run summaries and progress bars in the Prefect UI (tasks.operations.run_reports), on a real Prefect API."""
 
 import pytest
 from prefect import flow

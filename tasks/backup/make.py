@@ -2,12 +2,12 @@
 previous backup, in one folder per backup, with a checksum file and a row in the backups table.
 
 The row goes running -> created here (failed on any error, its partial folder removed), and
-verified or failed in ``tasks.backup_verify``. The database is dumped first and the store read
+verified or failed in ``tasks.backup.verify``. The database is dumped first and the store read
 after: files are stored before their rows are committed, so every document row in the dump has
 its file in the manifest.
 
 The backups table is itself in the dump, as it was when the dump started (this backup's own row
-says "running"); ``tasks.restore`` reconciles it with the backup folders after a restore.
+says "running"); ``tasks.backup.restore`` reconciles it with the backup folders after a restore.
 """
 
 from __future__ import annotations

@@ -7,6 +7,8 @@ import re
 import zipfile
 from dataclasses import dataclass
 
+from tasks.reading.registry import READABLE_KINDS
+
 
 @dataclass(frozen=True)
 class FileType:
@@ -19,7 +21,10 @@ class FileType:
         return self.kind in ACCEPTED_KINDS
 
 
-ACCEPTED_KINDS = frozenset({"pdf", "image", "xlsx", "xml", "eml"})
+# What intake keeps: every kind the reader registry can read, workbooks (consolidated into the
+# invoices) and mail messages (unpacked like a mailbox's).
+WORKBOOK_KIND, MESSAGE_KIND = "xlsx", "eml"
+ACCEPTED_KINDS = frozenset({*READABLE_KINDS, WORKBOOK_KIND, MESSAGE_KIND})
 
 _IMAGE_SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"\x89PNG\r\n\x1a\n", "image/png"),

@@ -22,7 +22,7 @@ from db.models import Document, DocumentOrigin, DocumentStatus
 from tasks.documents.filetypes import FileType, detect
 from tasks.documents.store import sha256_bytes, store_bytes
 from tasks.errors import RejectedDocument, StorageError, UnreadableDocument
-from tasks.reading.positioned_text import open_pdf
+from tasks.reading.pdf_layer import open_pdf
 
 logger = logging.getLogger(__name__)
 

@@ -25,12 +25,12 @@ from tasks.extraction.invoice_file import Understanding
 from tasks.extraction.templates import Template
 from tasks.invoices.records import create_invoice, find_invoice, write_invoice
 from tasks.invoices.vendors import check_vendor
+from tasks.reading.registry import READABLE_KINDS
 
 logger = logging.getLogger(__name__)
 
 CLAIMABLE = (DocumentStatus.STORED.value, DocumentStatus.FAILED.value, DocumentStatus.NOT_INVOICE.value)
 RECLAIMABLE = (*CLAIMABLE, DocumentStatus.PROCESSED.value, DocumentStatus.PROCESSING.value)
-READABLE_KINDS = ("pdf", "image", "xml")
 _SETTLED = {InvoiceStatus.PAID.value, InvoiceStatus.PARTIALLY_PAID.value, InvoiceStatus.CANCELLED.value,
             InvoiceStatus.DISPUTED.value}
 

@@ -23,8 +23,8 @@ from tasks.extraction.model import FieldValue
 from tasks.extraction.templates import Template, apply_template, best_template
 from tasks.extraction.validation import validate
 from tasks.language import labels
-from tasks.reading.einvoice_xml import EInvoice, einvoice_in_pdf, read_einvoice
-from tasks.reading.positioned_text import DocumentText, open_pdf, read_document
+from tasks.reading.einvoice_xml import EInvoice
+from tasks.reading.registry import read
 from tasks.settings import OcrSettings
 
 logger = logging.getLogger(__name__)
@@ -96,44 +96,16 @@ def understand_file(path: Path, name: str, ocr: OcrSettings, templates: list[Tem
 
 
 def _understand(path: Path, result: Understanding, ocr: OcrSettings, templates: list[Template]) -> None:
-    einvoice: EInvoice | None = None
-    document: DocumentText | None = None
-    pdf = None
-    if result.kind == "xml":
-        einvoice = read_einvoice(path.read_bytes(), result.name)
-        if einvoice is None:
-            raise UnreadableDocument(f"{result.name}: XML file, but not a UBL or CII (Factur-X/ZUGFeRD/XRechnung) invoice")
-        result.text_source, result.page_count = "xml", None
-    elif result.kind == "pdf":
-        pdf = open_pdf(path.read_bytes(), result.name)
-        try:
-            einvoice = einvoice_in_pdf(pdf, result.name)
-            damaged = bool(getattr(pdf, "is_repaired", False))
-        except BaseException:
-            pdf.close()
-            raise
-        if einvoice is not None:
-            pdf.close()
-        if damaged:
-            result.reasons.append(f"{result.name}: the PDF is damaged (truncated or corrupt); only what could be "
-                                  "repaired was read")
-    elif result.kind != "image":
-        raise UnreadableDocument(f"{result.name}: a {result.kind} file is not a document that holds an invoice")
-    if einvoice is not None:
-        result.fields = _from_einvoice(einvoice)
-        if result.kind == "pdf":
-            from tasks.reading.positioned_text import pdf_text_layer
-
-            layer = pdf_text_layer(path.read_bytes(), result.name, ocr.max_pages)
-            result.text, result.page_count = layer.text, layer.page_count
-        result.text_source = "xml"
+    reading = read(path, result.kind, result.name, ocr)
+    result.text, result.text_source, result.page_count = reading.text, reading.source, reading.page_count
+    result.reasons.extend(reading.notes)
+    if reading.einvoice is not None:
+        result.fields = _from_einvoice(reading.einvoice)
         result.is_invoice = True
     else:
-        document = read_document(path, result.kind, result.name, ocr, pdf=pdf)
-        result.text, result.text_source, result.page_count = document.text, document.source, document.page_count
-        result.reasons.extend(document.notes)
-        if not result.text.strip():
-            unread = [p for p in document.pages if p.error]
+        document = reading.document
+        if document is None or not result.text.strip():
+            unread = [p for p in document.pages if p.error] if document else []
             damaged = " (the PDF is damaged: truncated or corrupt)" if any("damaged" in r for r in result.reasons) else ""
             raise UnreadableDocument(f"{result.name}: no text could be read{damaged}"
                                      + (f" ({unread[0].error})" if unread else ""))

@@ -1,6 +1,6 @@
 """The words invoices use for their fields, in English, German, French and Dutch.
 
-Patterns are matched against text folded to lowercase without accents (``tasks.fields.fold``),
+Patterns are matched against text folded to lowercase without accents (``tasks.language.words.fold``),
 so "Fälligkeitsdatum", "FALLIGKEITSDATUM" and "Échéance" / "echeance" read alike. A label may be
 followed by ":" "#" "." or "No"; the value is what comes after it on the line or just below it.
 """

@@ -33,7 +33,7 @@ from imap_tools.utils import encode_folder
 from db.models import MailStatus
 from db.session import session_scope
 from tasks.errors import MailboxError
-from tasks.mail import ledger as ledger
+from tasks.mail import ledger
 from tasks.mail.parts import PartLimits, read_headers
 from tasks.mail.store import store_message
 from tasks.settings import ImapAccount, Settings

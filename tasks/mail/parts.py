@@ -6,7 +6,7 @@ hostile file names never stop the walk) and returns
                  named or declared as such, so that intake can quarantine a fake with its reason);
                  parts of forwarded messages (message/rfc822 or attached .eml) and members of zip
                  archives included; a message with none of these whose text reads like an invoice
-                 gives its body, drawn as a PDF (tasks.mail_body)
+                 gives its body, drawn as a PDF (tasks.mail.body)
     notes        every other part that was not taken, with an outcome and a reason: "skipped"
                  (small inline images such as logos), "ignored" (not a document), "too_large",
                  "refused" (zip bombs, encrypted or broken archives, nesting too deep)

@@ -17,7 +17,7 @@ from db.session import session_scope
 from tasks.documents.intake import ingest_bytes
 from tasks.documents.store import sha256_bytes
 from tasks.errors import MailboxError
-from tasks.mail import ledger as ledger
+from tasks.mail import ledger
 from tasks.mail.parts import PartLimits, extract
 from tasks.settings import Settings
 

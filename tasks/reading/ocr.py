@@ -6,7 +6,7 @@ read back every word with its box and confidence. When the words come out poor, 
 orientation is detected (tesseract OSD) and the page is read again turned upright.
 
 Tesseract's page layout analysis sometimes drops text: amounts in a ruled box, a small line
-beside a large headline. The ink no confidently read word covers (tasks.unread_ink) is read
+beside a large headline. The ink no confidently read word covers (tasks.reading.dropped_ink) is read
 again in one more tesseract run as a plain block of text. A page without such ink costs only
 the search for it (some milliseconds): the page and its grid of ink are made while tesseract
 reads it.

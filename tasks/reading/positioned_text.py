@@ -1,78 +1,16 @@
-"""Reading a document's text: the PDF text layer (pymupdf), OCR for pages without one and for
-images (tasks.ocr), as positioned lines that field extraction can look along and below.
-
-``read_document`` takes a stored file page by page: a mixed PDF gets its text layer where it
-has one and OCR for its scanned pages; images (PNG, JPEG, multi-page TIFF ...) are read frame
-by frame. Limits (pages, pixels, time) come from the OCR settings and every page that could
-not be read is reported, never silently dropped.
+"""Positioned text: words with their boxes grouped into lines and cells, pages and documents of
+them, and the line geometry (words of one baseline, skew levelled) that field extraction looks along
+and below. Made from a PDF's text layer or from OCR alike.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from pathlib import Path
-
-import pymupdf
-
-from tasks.errors import UnreadableDocument
-from tasks.settings import OcrSettings
 
 logger = logging.getLogger(__name__)
 
-# A page whose text layer has fewer characters than this is treated as a scan.
-MIN_PAGE_CHARS = 20
-# ... and so is a page with fewer than this on a picture that covers most of it: a scan that a
-# scanner app, a fax header or a stamp gave a line of text ("Scanned with ...", "Page 1/2").
-SPARSE_PAGE_CHARS = 200
-SCAN_COVERAGE = 0.5
-
-
-@dataclass
-class PdfText:
-    page_count: int
-    pages: list[str] = field(default_factory=list)  # text layer per page
-
-    @property
-    def text(self) -> str:
-        return "\n\f\n".join(self.pages).strip()
-
-
-def open_pdf(data: bytes, name: str) -> pymupdf.Document:
-    """Open a PDF from bytes; corrupt and password-protected files raise UnreadableDocument."""
-    try:
-        document = pymupdf.open(stream=data, filetype="pdf")
-    except (pymupdf.FileDataError, RuntimeError, ValueError) as err:
-        raise UnreadableDocument(f"{name}: not a readable PDF ({err})") from err
-    if document.needs_pass:
-        document.close()
-        raise UnreadableDocument(f"{name}: the PDF is password-protected")
-    if document.page_count == 0:
-        document.close()
-        raise UnreadableDocument(f"{name}: the PDF has no pages")
-    return document
-
-
-def pdf_text_layer(data: bytes, name: str, max_pages: int | None = None, sort: bool = True) -> PdfText:
-    """The text layer of every page (up to ``max_pages``), read with pymupdf."""
-    document = open_pdf(data, name)
-    try:
-        result = PdfText(page_count=document.page_count)
-        limit = document.page_count if max_pages is None else min(max_pages, document.page_count)
-        for index in range(limit):
-            try:
-                result.pages.append(document.load_page(index).get_text("text", sort=sort))
-            except (RuntimeError, ValueError) as err:
-                raise UnreadableDocument(f"{name}: page {index + 1} cannot be read ({err})") from err
-        return result
-    finally:
-        document.close()
-
-
-# ---------------------------------------------------------------- positioned lines
-
 Word = tuple[str, float, float, float, float, float]  # text, x0, y0, x1, y1, confidence 0..1
-_BROKEN = ("\ufffd", "(cid:")
 
 
 @dataclass
@@ -237,24 +175,6 @@ def build_lines(words: list[Word], page: int, line_keys: list[int] | None = None
     return lines
 
 
-def _text_page(page: pymupdf.Page, number: int) -> PageText | None:
-    """The page from its text layer, or None when it has no usable one (a scan)."""
-    words = [(w[4], w[0], w[1], w[2], w[3], 1.0) for w in page.get_text("words", sort=False) if w[4].strip()]
-    characters = sum(len(w[0]) for w in words)
-    broken = sum(w[0].count(marker) for w in words for marker in _BROKEN)
-    if characters < MIN_PAGE_CHARS or broken > characters * 0.2 or _picture_with_a_caption(page, characters):
-        return None
-    return PageText(number, "text", build_lines(words, number), page.rect.width, page.rect.height)
-
-
-def _picture_with_a_caption(page: pymupdf.Page, characters: int) -> bool:
-    """Whether a page's few words sit on a picture that covers most of it (a scanned invoice)."""
-    if characters >= SPARSE_PAGE_CHARS:
-        return False
-    covered = sum(abs(pymupdf.Rect(image["bbox"]) & page.rect) for image in page.get_image_info())
-    return covered >= SCAN_COVERAGE * abs(page.rect)
-
-
 def skew_slope(words: list[Word], line_keys: list[int]) -> float:
     """How much a scan's text lines climb or fall per unit of width (the median over OCR's longer
     lines of the slope through their words' centres); 0.0 when it cannot tell."""
@@ -285,83 +205,3 @@ def level_skew(words: list[Word], line_keys: list[int]) -> list[Word]:
         shift = slope * (x0 + x1) / 2
         levelled.append((text, x0, y0 - shift, x1, y1 - shift, confidence))
     return levelled
-
-
-def _ocr_page(result, number: int) -> PageText:  # type: ignore[no-untyped-def]
-    if result.error:
-        return PageText(number, "ocr", error=result.error, confidence=0.0)
-    keys = [w[6] for w in result.words]
-    lines = build_lines(level_skew([w[:6] for w in result.words], keys), number, keys)
-    return PageText(number, "ocr", lines, result.width, result.height, result.confidence, result.rotation)
-
-
-def read_document(path: Path, kind: str, name: str, ocr: OcrSettings, pdf: pymupdf.Document | None = None) -> DocumentText:
-    """The text of a PDF or image file, page by page (OCR where there is no text layer).
-    ``pdf``: the file already opened (it is closed here)."""
-    from tasks.reading.ocr import OcrJob, read_pages, tesseract_available
-
-    result = DocumentText(name=name, kind=kind)
-    jobs: list[OcrJob] = []
-    if kind == "pdf":
-        document = pdf or open_pdf(path.read_bytes(), name)
-        try:
-            result.page_count = document.page_count
-            for index in range(min(ocr.max_pages, document.page_count)):
-                try:
-                    page = _text_page(document.load_page(index), index + 1)
-                except (RuntimeError, ValueError) as err:
-                    result.notes.append(f"page {index + 1} cannot be read ({err})")
-                    continue
-                if page is None:
-                    jobs.append(OcrJob(str(path), "pdf", index))
-                    result.pages.append(PageText(index + 1, "ocr"))
-                else:
-                    result.pages.append(page)
-        finally:
-            document.close()
-    elif kind == "image":
-        result.page_count = _frame_count(path, name, ocr.max_pixels)
-        jobs = [OcrJob(str(path), "image", index) for index in range(min(ocr.max_pages, result.page_count))]
-        result.pages = [PageText(job.index + 1, "ocr") for job in jobs]
-    else:
-        raise UnreadableDocument(f"{name}: a {kind} file has no pages to read")
-    if result.page_count > ocr.max_pages:
-        result.notes.append(f"only the first {ocr.max_pages} of {result.page_count} pages were read "
-                            "(INVOICES_OCR__MAX_PAGES)")
-    if jobs:
-        if not tesseract_available():
-            raise UnreadableDocument(f"{name}: {len(jobs)} page(s) need OCR but tesseract is not installed")
-        jobs = [OcrJob(job.path, job.kind, job.index, ocr.languages, ocr.dpi, ocr.max_pixels, ocr.page_timeout_seconds)
-                for job in jobs]
-        by_number = {page.number: position for position, page in enumerate(result.pages)}
-        for page in read_pages(jobs, ocr.workers, ocr.document_timeout_seconds):
-            read = _ocr_page(page, page.index + 1)
-            result.pages[by_number[read.number]] = read
-            if read.error:
-                result.notes.append(read.error)
-    return result
-
-
-def _frame_count(path: Path, name: str, max_pixels: int) -> int:
-    """Frames in an image file, after checking its size from the header (nothing is decoded)."""
-    import warnings
-
-    from PIL import Image, UnidentifiedImageError
-
-    guard, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None  # only the header is read; the limit is ours
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
-                width, height = image.size
-                frames = int(getattr(image, "n_frames", 1))
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as err:
-        raise UnreadableDocument(f"{name}: not a readable image ({err})") from err
-    finally:
-        Image.MAX_IMAGE_PIXELS = guard
-    if width * height > max_pixels:
-        raise UnreadableDocument(
-            f"{name}: the image is {width} x {height} px ({width * height / 1e6:.0f} Mpx), over the limit of "
-            f"{max_pixels / 1e6:.0f} Mpx (INVOICES_OCR__MAX_PIXELS)"
-        )
-    return frames

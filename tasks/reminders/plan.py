@@ -4,7 +4,7 @@ The selection reads invoices that can still be reminded (open, partially paid or
 review, with a due date no later than today plus the earliest level's lead time) through the
 ``(status, due_date)`` index, and the ledger rows of exactly those invoices through the
 reminders' ``invoice_id`` index. Everything else is decided in Python (see
-`tasks.reminder_policy` for the levels and why a gap is caught up once).
+`tasks.reminders.policy` for the levels and why a gap is caught up once).
 """
 
 from __future__ import annotations

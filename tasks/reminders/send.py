@@ -1,7 +1,7 @@
 """Reminders: the work of the send-reminders flow, as plain functions.
 
 A run: (1) claims left by a run that died between sending and recording become ``uncertain``;
-(2) `tasks.reminder_plan` selects what is due; (3) each email is sent by `send_envelope`:
+(2) `tasks.reminders.plan` selects what is due; (3) each email is sent by `send_envelope`:
 claim its ledger rows (committed), render, send, record the outcome; (4) a summary lists what
 was sent and what needs a person. `run_reminders` does all of it without Prefect; the
 send-reminders flow calls the same steps as tasks.
@@ -23,7 +23,7 @@ from notifications.transports import (
     make_transport,
 )
 from tasks.operations.run_reports import markdown_table, summary_markdown
-from tasks.reminders import ledger as ledger
+from tasks.reminders import ledger
 from tasks.reminders.digest import (
     Addressee,
     render_customer_email,

@@ -1,12 +1,12 @@
 """Consolidating a workbook into the invoices: every row accounted for, in one transaction.
 
-Pass 1 streams every tab (`tasks.workbook_sheets`) and spills the good rows to a temporary
+Pass 1 streams every tab (`tasks.workbook.sheets`) and spills the good rows to a temporary
 file (so a huge workbook never sits in memory), noting which invoice keys occur more than once.
 Pass 2 reads them back in batches: a key seen once is applied straight away; a key seen in
 several rows (a duplicated row, the same invoice in two tabs) is compared first: equal values
 are one invoice, different values are a conflict that is reported and applied to nothing.
 
-Invoices are keyed by (counterparty, number) exactly as `tasks.invoices` keys them; every
+Invoices are keyed by (counterparty, number) exactly as `tasks.invoices.records` keys them; every
 change to an invoice leaves an audit event; each row is remembered as a WorkbookRow keyed by
 (workbook, tab, invoice key) with a hash of its values, so a row that has not changed since
 the last import is skipped without touching its invoice. Importing a file whose bytes were

@@ -1,6 +1,6 @@
 """Reading an .xlsx workbook sheet by sheet, row by row, without loading it into memory.
 
-`tasks.workbook_package` reads the list of tabs, the shared strings, which cell styles are
+`tasks.workbook.package` reads the list of tabs, the shared strings, which cell styles are
 dates and the 1900/1904 date system. The rows of each tab are then streamed from the sheet's XML
 by a small tokenizer that yields the same values openpyxl would with cached formula values
 (`tests/test_workbook_read.py` checks this), several times faster, because the import's speed
