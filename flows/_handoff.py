@@ -22,7 +22,7 @@ from tasks.reading.registry import READABLE_KINDS
 from tasks.settings import get_settings
 
 
-def _handlers() -> dict[str, Callable[[int], Any]]:
+def readers_by_kind() -> dict[str, Callable[[int], Any]]:
     """Kind of document -> the flow (or function) that reads one document by id."""
     from flows.process_document import process_document
 
@@ -56,7 +56,7 @@ def hand_over(document_ids: list[int]) -> dict[str, int]:
     Each document is read in its own flow run, so one that fails is visible (red) on its own and
     never stops the intake that found it.
     """
-    handlers = _handlers()
+    handlers = readers_by_kind()
     reread_after = timedelta(minutes=get_settings().ocr.reread_after_minutes)
     with session_scope() as session:
         behind = [i for i in left_unread(session, datetime.now(timezone.utc), reread_after, handlers)

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from prefect import flow, get_run_logger
 from prefect.exceptions import FlowPauseTimeout
 from prefect.flow_runs import pause_flow_run
 from prefect.input import RunInput
 from prefect.runtime import flow_run
+from pydantic import create_model
 from sqlalchemy import select
 
 from db.models import Invoice, InvoiceStatus
 from db.session import session_scope
+from tasks.invoices.fields import INVOICE_FIELDS, KEY_FIELDS
 from tasks.invoices.review import apply_review, review_description, review_values
 from tasks.operations.run_alerts import ALERT_HOOKS
 from tasks.operations.run_reports import (
@@ -23,24 +25,31 @@ from tasks.operations.run_reports import (
     summary_markdown,
 )
 
+_FORM_TYPES = {"date": date, "amount": Decimal, "text": str}
 
-class InvoiceReview(RunInput):
-    """The review form: the extracted values, to be corrected where wrong."""
 
-    counterparty: str
-    invoice_number: str
-    issue_date: date | None = None
-    due_date: date | None = None
-    currency: str = "EUR"
-    net: Decimal | None = None
-    tax: Decimal | None = None
-    total: Decimal | None = None
-    vat_id: str | None = None
-    iban: str | None = None
-    reference: str | None = None
-    status: Literal["open", "paid", "partially_paid", "disputed", "cancelled"] = "open"
-    reviewer: str = ""
-    remember_for_vendor: bool = True
+def _review_form() -> type[RunInput]:
+    """The review form: the extracted values, to be corrected where wrong; its fields are the
+    invoice fields a review may set (tasks.invoices.fields), the invoice's key ones required."""
+    fields: dict[str, Any] = {}
+    for field in INVOICE_FIELDS:
+        if field.form is None:
+            continue
+        kind = _FORM_TYPES[field.kind]
+        if field.name in KEY_FIELDS:
+            fields[field.form] = (kind, ...)
+        elif field.name == "currency":
+            fields[field.form] = (kind, "EUR")
+        else:
+            fields[field.form] = (kind | None, None)
+    return create_model(
+        "InvoiceReview", __base__=RunInput, __doc__=_review_form.__doc__, **fields,
+        status=(Literal["open", "paid", "partially_paid", "disputed", "cancelled"], "open"),
+        reviewer=(str, ""), remember_for_vendor=(bool, True),
+    )
+
+
+InvoiceReview = _review_form()
 
 
 def _next_for_review(invoice_id: int | None) -> Invoice | None:

@@ -25,10 +25,6 @@ class UnreadableDocument(InvoiceAutomationError):
     """A stored document could not be read (corrupt, encrypted, over a limit)."""
 
 
-class ExtractionError(InvoiceAutomationError):
-    """Fields could not be extracted from a document."""
-
-
 class MailboxError(InvoiceAutomationError):
     """An IMAP account could not be polled."""
 

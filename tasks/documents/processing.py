@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from db.models import Document, DocumentStatus, Invoice, InvoiceStatus
 from tasks.extraction.invoice_file import Understanding
 from tasks.extraction.templates import Template
+from tasks.invoices.fields import INVOICE_FIELDS, KEY_FIELDS
 from tasks.invoices.records import create_invoice, find_invoice, write_invoice
 from tasks.invoices.vendors import check_vendor
 from tasks.reading.registry import READABLE_KINDS
@@ -124,15 +125,7 @@ def invoice_values(result: Understanding, document_id: int) -> tuple[str, str, d
     needs_review = result.needs_review or len(reasons) > len(result.reasons)
     values: dict[str, Any] = {
         "direction": "payable",
-        "counterparty_vat_id": result.value("vendor_vat_id"),
-        "customer_name": result.value("customer"),
-        "iban": result.value("iban"),
-        "reference": result.value("reference"),
-        "issue_date": result.value("issue_date"),
-        "due_date": result.value("due_date"),
-        "net": result.value("net"),
-        "tax": result.value("tax"),
-        "total": result.value("total"),
+        **{f.column: result.value(f.name) for f in INVOICE_FIELDS if f.name not in (*KEY_FIELDS, "currency")},
         "is_credit_note": bool(result.value("is_credit_note")),
         "source": "document",
         "document_id": document_id,
@@ -143,7 +136,7 @@ def invoice_values(result: Understanding, document_id: int) -> tuple[str, str, d
                           for name, found in result.fields.items()},
         "status": InvoiceStatus.NEEDS_REVIEW.value if needs_review else InvoiceStatus.OPEN.value,
     }
-    if result.value("currency"):
+    if result.value("currency"):  # else the column's default
         values["currency"] = result.value("currency")
     return str(counterparty), str(number), values
 

@@ -22,6 +22,7 @@ from tasks.extraction.document_fields import extract_fields
 from tasks.extraction.model import FieldValue
 from tasks.extraction.templates import Template, apply_template, best_template
 from tasks.extraction.validation import validate
+from tasks.invoices.fields import INVOICE_FIELDS
 from tasks.language import labels
 from tasks.reading.einvoice_xml import EInvoice
 from tasks.reading.registry import read
@@ -29,8 +30,7 @@ from tasks.settings import OcrSettings
 
 logger = logging.getLogger(__name__)
 
-JSON_KEYS = ("file", "invoice_number", "issue_date", "due_date", "vendor", "vendor_vat_id", "iban", "currency", "net",
-             "tax", "total", "confidence", "needs_review", "reasons")
+JSON_KEYS = ("file", *(f.name for f in INVOICE_FIELDS if f.in_json), "confidence", "needs_review", "reasons")
 
 
 @dataclass

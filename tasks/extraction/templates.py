@@ -30,15 +30,14 @@ import yaml
 
 from tasks.errors import ConfigurationError
 from tasks.extraction.model import FieldValue
+from tasks.invoices.fields import INVOICE_FIELDS, NAMES
 from tasks.language.amounts import parse_amount
 from tasks.language.dates import parse_date
 
 logger = logging.getLogger(__name__)
 
-FIELD_TYPES = {"net": "amount", "tax": "amount", "total": "amount", "issue_date": "date", "due_date": "date",
-               "is_credit_note": "bool"}
-KNOWN_FIELDS = ("invoice_number", "issue_date", "due_date", "vendor", "vendor_vat_id", "iban", "currency", "net", "tax",
-                "total", "reference", "customer", "is_credit_note")
+FIELD_TYPES = {f.name: f.kind for f in INVOICE_FIELDS if f.kind != "text"}
+KNOWN_FIELDS = NAMES
 TEMPLATE_CONFIDENCE = 0.95
 
 

@@ -13,14 +13,12 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from tasks.extraction.model import FieldValue
+from tasks.invoices.fields import INVOICE_FIELDS
 from tasks.language.identifiers import normalise_iban, normalise_vat
 
-REQUIRED = ("invoice_number", "issue_date", "vendor", "total")
-WEIGHTS = {"invoice_number": 2.0, "issue_date": 1.0, "vendor": 2.0, "total": 2.0, "currency": 1.0, "due_date": 0.5,
-           "net": 0.5, "tax": 0.5, "vendor_vat_id": 0.5, "iban": 0.5}
-LABELS = {"invoice_number": "invoice number", "issue_date": "issue date", "due_date": "due date", "vendor": "vendor",
-          "total": "total", "net": "net amount", "tax": "tax amount", "vendor_vat_id": "VAT id", "iban": "IBAN",
-          "currency": "currency"}
+REQUIRED = tuple(f.name for f in INVOICE_FIELDS if f.required)
+WEIGHTS = {f.name: f.weight for f in INVOICE_FIELDS if f.weight}
+LABELS = {f.name: f.label for f in INVOICE_FIELDS}
 TOLERANCE = Decimal("0.01")
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from db.conflicts import insert_ignoring_conflicts
 from db.models import AuditEvent, Invoice, InvoiceLink
+from tasks.invoices.fields import INVOICE_FIELDS
 
 # Legal-form words dropped from counterparty names so that "ACME GmbH" and "Acme" are one key.
 LEGAL_FORMS = {
@@ -30,12 +31,12 @@ LEGAL_FORMS = {
 _NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
 
 # Fields an upsert may write; the key fields (counterparty_key, number) are set on creation.
-INVOICE_FIELDS = (
-    "direction", "counterparty", "vendor_id", "counterparty_vat_id", "customer_name", "iban", "reference",
-    "issue_date", "due_date", "currency", "net", "tax", "total", "is_credit_note", "status", "paid_date",
-    "paid_amount", "contact_email", "notes", "source", "document_id", "mail_message_id", "confidence",
-    "needs_review", "review_reasons", "field_sources",
-)
+# The columns an upsert may set: those the invoice fields fill (the number is the key) and the
+# invoice's own bookkeeping.
+SETTABLE_COLUMNS = frozenset({f.column for f in INVOICE_FIELDS} - {"number"}) | {
+    "direction", "vendor_id", "status", "paid_date", "paid_amount", "contact_email", "notes", "source",
+    "document_id", "mail_message_id", "confidence", "needs_review", "review_reasons", "field_sources",
+}
 
 
 def counterparty_key(name: str) -> str:
@@ -78,7 +79,7 @@ def _differences(current: Callable[[str], Any], values: dict[str, Any]) -> dict[
     """{field: [old, new]} for the ``values`` that differ from ``current(field)``."""
     changes: dict[str, list[Any]] = {}
     for field, new in values.items():
-        if field not in INVOICE_FIELDS:
+        if field not in SETTABLE_COLUMNS:
             raise ValueError(f"unknown invoice field {field!r}")
         old = current(field)
         if not same_value(old, new):
@@ -134,7 +135,7 @@ def upsert_invoice(
 ) -> UpsertResult:
     """Create or update the invoice keyed by (counterparty, number), with an audit event.
 
-    ``values`` may hold any of INVOICE_FIELDS; fields absent from it are left alone. A document
+    ``values`` may hold any of SETTABLE_COLUMNS; fields absent from it are left alone. A document
     is linked to the invoice (the same invoice seen in several files is one record with several
     links; a workbook row names its invoice itself). Safe against a parallel run creating the
     same invoice.
@@ -203,7 +204,7 @@ def _defaults() -> dict[str, Any]:
     """What a new invoice holds before any value is set: its columns' defaults."""
     defaults = {}
     for column in Invoice.__table__.columns:
-        if column.key in INVOICE_FIELDS and column.default is not None:
+        if column.key in SETTABLE_COLUMNS and column.default is not None:
             default = column.default
             defaults[column.key] = default.arg(None) if default.is_callable else default.arg
     return defaults

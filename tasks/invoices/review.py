@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from db.models import Document, Invoice, InvoiceStatus, VendorTemplate
 from tasks.errors import InvoiceAutomationError
+from tasks.invoices.fields import INVOICE_FIELDS
 from tasks.invoices.records import (
     counterparty_key,
     invoice_number_key,
@@ -29,17 +30,10 @@ from tasks.language.dates import find_dates
 logger = logging.getLogger(__name__)
 
 # Form field -> invoice column.
-FORM_FIELDS = {
-    "counterparty": "counterparty", "invoice_number": "number", "issue_date": "issue_date",
-    "due_date": "due_date", "currency": "currency", "net": "net", "tax": "tax", "total": "total",
-    "vat_id": "counterparty_vat_id", "iban": "iban", "reference": "reference", "status": "status",
-}
+FORM_FIELDS = {**{f.form: f.column for f in INVOICE_FIELDS if f.form}, "status": "status"}
 # Invoice column -> vendor template field, for the hints a review leaves.
-TEMPLATE_FIELDS = {
-    "number": "invoice_number", "issue_date": "issue_date", "due_date": "due_date", "net": "net", "tax": "tax",
-    "total": "total", "reference": "reference", "counterparty_vat_id": "vendor_vat_id", "iban": "iban",
-}
-CONSTANT_FIELDS = {"counterparty_vat_id", "iban"}  # the same on every invoice of one vendor
+TEMPLATE_FIELDS = {f.column: f.name for f in INVOICE_FIELDS if f.taught}
+CONSTANT_FIELDS = {f.column for f in INVOICE_FIELDS if f.per_vendor}  # the same on every invoice of one vendor
 REVIEWABLE_STATUSES = ("open", "paid", "partially_paid", "disputed", "cancelled")
 LABEL = re.compile(r"([^\W\d][\w .\-/#°]{1,40}?)\s*[:#.]?\s*$", re.UNICODE)
 _TEMPLATE_PREFIX = "review-"
