@@ -56,7 +56,7 @@ def _naive(text: str) -> dict[str, object]:
 
 def _accuracy(folder: Path, lines: list[str], corpus: str = "generated corpus") -> None:
     from tasks.extraction.invoice_file import understand_file
-    from tests.fixtures_corpus import SCORED_FIELDS, expected, got, same
+    from tests.support.corpus_fixtures import SCORED_FIELDS, expected, got, same
 
     ocr = OcrSettings()
     for label, scanned in (("text", False), ("scanned", True)):
@@ -120,7 +120,7 @@ def _end_to_end(folder: Path, count: int, lines: list[str]) -> None:
     from tasks.extraction.invoice_file import understand_file
     from tasks.reading.registry import read
     from tasks.settings import get_settings
-    from tests.corpus import generate
+    from tests.support.corpus import generate
 
     admin_url = os.environ.get("BENCH_EXTRACT_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     name = f"bench_extract_{uuid.uuid4().hex[:8]}"
@@ -190,7 +190,7 @@ def _end_to_end(folder: Path, count: int, lines: list[str]) -> None:
 def _page_images(folder: Path, count: int) -> list[Path]:
     import pymupdf
 
-    from tests.corpus import generate
+    from tests.support.corpus import generate
 
     pdfs = generate(folder / "pages", seed=_env("BENCH_EXTRACT_SEED", 4242) + 2, text_count=count, scan_count=0)
     images = []
@@ -263,8 +263,8 @@ def _ocr_speed(folder: Path, count: int, lines: list[str]) -> None:
 
 
 def run(argv: list[str]) -> list[str]:
-    from tests.corpus import generate
-    from tests.layouts import render_all, scanned_copies
+    from tests.support.corpus import generate
+    from tests.support.layouts import render_all, scanned_copies
 
     lines: list[str] = []
     with tempfile.TemporaryDirectory(prefix="bench-extract-") as name:

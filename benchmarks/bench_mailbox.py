@@ -93,9 +93,9 @@ def _body_counters(server, user: str) -> str:
 def run(argv: list[str]) -> list[str]:
     from tasks.documents import drop_folder
     from tasks.mail.imap_poll import poll_account
-    from tests.fixtures_dovecot import DovecotServer, FaultyProxy
-    from tests.mails import invoice_mail
-    from tests.pdfs import text_pdf
+    from tests.support.dovecot import DovecotServer, FaultyProxy
+    from tests.support.mails import invoice_mail
+    from tests.support.pdfs import text_pdf
 
     count = int(os.environ.get("BENCH_MAILBOX_MESSAGES", "1000"))
     processed = int(os.environ.get("BENCH_MAILBOX_PROCESSED", "10000"))

@@ -24,7 +24,7 @@ DOCUMENTS = int(os.environ.get("BENCH_RUNS_DOCUMENTS", "20"))
 
 
 def _start_server(home: Path) -> tuple[subprocess.Popen, str]:
-    from tests.fixtures_prefect_live import free_port, wait_healthy
+    from tests.support.prefect_server import free_port, wait_healthy
 
     port = free_port()
     api = f"http://127.0.0.1:{port}/api"
@@ -43,7 +43,7 @@ def run(argv: list[str]) -> list[str]:
                        "INVOICES_DATABASE__URL": f"sqlite:///{work / 'invoices.db'}"})
     import json
 
-    from tests.fixtures_dovecot import DovecotServer
+    from tests.support.dovecot import DovecotServer
 
     imap = DovecotServer(Path(tempfile.mkdtemp(prefix="invoices-dovecot-"))).start()
     user = imap.add_user()
@@ -91,7 +91,7 @@ def run(argv: list[str]) -> list[str]:
         per_run = _per_document(lambda: empty_batch(DOCUMENTS))
         with nested_run_settings():
             per_quiet_run = _per_document(lambda: empty_batch(DOCUMENTS))
-        from tests.corpus import generate
+        from tests.support.corpus import generate
 
         dropped = generate(work / "dropped", seed=4321, text_count=DOCUMENTS, scan_count=0)
         per_document = _per_document(lambda: _drop_and_ingest(dropped, ingest_folder))

@@ -68,7 +68,7 @@ def _drops(work: Path, database: Path) -> tuple[list[float], list[float]]:
     from tasks.extraction.invoice_file import understand_file
     from tasks.extraction.templates import load_yaml_templates
     from tasks.settings import OcrSettings
-    from tests.corpus import generate
+    from tests.support.corpus import generate
 
     files = generate(work / "corpus", seed=2468, text_count=DROPS, scan_count=0)
     templates = load_yaml_templates(ROOT / "templates")
@@ -85,7 +85,7 @@ def _drops(work: Path, database: Path) -> tuple[list[float], list[float]]:
 
 
 def run(argv: list[str]) -> list[str]:
-    from tests.fixtures_prefect_live import free_port, stop, wait_healthy
+    from tests.support.prefect_server import free_port, stop, wait_healthy
 
     work = Path(tempfile.mkdtemp(prefix="bench-serve-"))
     port = free_port()

@@ -25,6 +25,15 @@ from db.migrate import upgrade  # noqa: E402
 from db.session import engine_for, make_engine  # noqa: E402
 from tasks.settings import Settings, get_settings  # noqa: E402
 
+# The shared fixtures, registered once for every test module.
+pytest_plugins = [
+    "tests.support.backup_fixtures",
+    "tests.support.dovecot",
+    "tests.support.prefect_server",
+    "tests.support.smtp",
+    "tests.support.workbook_fixtures",
+]
+
 POSTGRES_ADMIN_URL = os.environ.get(
     "INVOICES_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )

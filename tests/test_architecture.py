@@ -117,3 +117,15 @@ def test_the_checks_find_a_circle_and_a_private_name():
     through an underscore name."""
     assert _cycles({"a": {"b"}, "b": {"a"}, "c": {"a"}}) == [["a", "b"]]
     assert _cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_test_module_imports_another_test_module():
+    """Shared helpers live in tests/support, shared fixtures are registered once in conftest.py."""
+    found = []
+    for path in (ROOT / "tests").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else \
+                [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            found += [f"{path.relative_to(ROOT)} imports {n}" for n in names
+                      if n.startswith("tests.") and n.rpartition(".")[2].startswith("test_")]
+    assert found == []

@@ -1,0 +1,210 @@
+import os
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from db.models import Document, DocumentOrigin
+from db.session import session_scope
+from flows.ingest_folder import ingest_folder
+from tests.support.pdfs import encrypted_pdf, text_pdf
+
+pytestmark = pytest.mark.usefixtures("prefect_server")
+
+
+def _documents() -> list[Document]:
+    with session_scope() as session:
+        return list(session.scalars(select(Document).order_by(Document.id)))
+
+
+def _snapshot(root: Path) -> set[str]:
+    """Every path under ``root`` except the test's own SQLite database."""
+    return {str(p) for p in root.rglob("*") if "sqlite" not in p.relative_to(root).parts}
+
+
+def test_a_pdf_is_stored_by_content_with_its_text_layer(settings):
+    inbox = settings.inbox_dir
+    inbox.mkdir(parents=True)
+    (inbox / "Rechnung März.pdf").write_bytes(text_pdf(["Invoice No 4711", "Total 119.00 EUR"]))
+
+    counts = ingest_folder()
+
+    assert counts == {"files": 1, "stored": 1, "duplicate": 0, "quarantined": 0, "error": 0}
+    [document] = _documents()
+    # intake hands the PDF on to process-document, which reads it (not_invoice: no invoice fields in it)
+    assert document.kind == "pdf" and document.status in {"processed", "not_invoice"} and document.page_count == 1
+    assert "Invoice No 4711" in (document.text or "")
+    assert document.original_name == "Rechnung März.pdf"
+    stored = settings.documents_dir / document.storage_path
+    assert stored.name == document.sha256 and stored.is_file()
+    assert not (inbox / "Rechnung März.pdf").exists()
+    assert [p.name for p in (inbox / "processed").rglob("*.pdf")] == ["Rechnung März.pdf"]
+
+
+def test_the_same_file_twice_is_stored_once_and_both_arrivals_are_recorded(settings):
+    inbox = settings.inbox_dir
+    (inbox / "sub").mkdir(parents=True)
+    data = text_pdf(["Invoice 1"])
+    (inbox / "a.pdf").write_bytes(data)
+    (inbox / "sub" / "copy of a.pdf").write_bytes(data)
+
+    first = ingest_folder()
+    (inbox / "a.pdf").write_bytes(data)
+    second = ingest_folder()
+
+    assert first["stored"] == 1 and first["duplicate"] == 1
+    assert second == {"files": 1, "stored": 0, "duplicate": 1, "quarantined": 0, "error": 0}
+    assert len(_documents()) == 1
+    with session_scope() as session:
+        names = sorted(session.scalars(select(DocumentOrigin.original_name)))
+    assert names == ["a.pdf", "sub/copy of a.pdf"]
+    assert len(list(settings.documents_dir.rglob("*"))) == 3  # two folder levels and one file
+
+
+def test_bad_files_are_quarantined_with_reasons_and_the_rest_goes_on(settings, tmp_path):
+    inbox = settings.inbox_dir
+    inbox.mkdir(parents=True)
+    (inbox / "empty.pdf").write_bytes(b"")
+    (inbox / "corrupt.pdf").write_bytes(b"%PDF-1.7\n1 0 obj << /Type /Catalog >> garbage \x00\x01")
+    (inbox / "locked.pdf").write_bytes(encrypted_pdf(["secret invoice"]))
+    (inbox / "..%2F..%2Fetc%2Fpasswd.pdf").write_bytes(b"root:x:0:0:root:/root:/bin/bash\n")
+    (inbox / "invoice.pdf").write_bytes(b"\x7fELF\x02\x01\x01" + os.urandom(200))
+    (inbox / "good.pdf").write_bytes(text_pdf(["Invoice 99"]))
+    (inbox / ".~lock.book.xlsx#").write_bytes(b"someone is editing")  # left alone
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "target.pdf").write_bytes(text_pdf(["not yours"]))
+    os.symlink(outside / "target.pdf", inbox / "link.pdf")
+    before_outside = _snapshot(tmp_path) - _snapshot(settings.data_dir)
+
+    counts = ingest_folder()
+
+    assert counts["stored"] == 1 and counts["quarantined"] == 6 and counts["error"] == 0
+    reasons = {
+        p.name.removesuffix(".reason.txt"): p.read_text()
+        for p in (inbox / "quarantine").rglob("*.reason.txt")
+    }
+    assert set(reasons) == {"empty.pdf", "corrupt.pdf", "locked.pdf", "..%2F..%2Fetc%2Fpasswd.pdf", "invoice.pdf", "link.pdf"}
+    assert "empty" in reasons["empty.pdf"]
+    assert "PDF" in reasons["corrupt.pdf"]
+    assert "password-protected" in reasons["locked.pdf"]
+    assert "program" in reasons["invoice.pdf"]
+    assert "plain text" in reasons["..%2F..%2Fetc%2Fpasswd.pdf"]
+    assert "symbolic link" in reasons["link.pdf"]
+    for name in reasons:  # every input is kept beside its reason
+        assert list((inbox / "quarantine").rglob(name))
+    after_outside = _snapshot(tmp_path) - _snapshot(settings.data_dir)
+    assert after_outside == before_outside  # nothing written outside the data folder
+    assert (outside / "target.pdf").exists()
+    assert (inbox / ".~lock.book.xlsx#").exists()
+    statuses = {d.original_name: d.status for d in _documents()}
+    assert statuses["good.pdf"] in {"processed", "not_invoice"}  # read by process-document after intake
+    assert statuses["locked.pdf"] == "quarantined"
+
+
+def test_a_file_still_being_written_is_left_for_the_next_run(settings, monkeypatch):
+    from tasks.settings import get_settings
+
+    monkeypatch.setenv("INVOICES_STORAGE__SETTLE_SECONDS", "3600")
+    get_settings.cache_clear()
+    inbox = get_settings().inbox_dir
+    inbox.mkdir(parents=True)
+    (inbox / "copying.pdf").write_bytes(text_pdf(["Invoice"]))
+
+    assert ingest_folder()["files"] == 0
+    assert (inbox / "copying.pdf").exists()
+
+
+def test_a_crashed_runs_claim_is_taken_by_the_next_run(settings):
+    from tasks.documents import drop_folder
+
+    inbox = settings.inbox_dir
+    drop_folder.ensure_layout(inbox)
+    (inbox / "left.pdf").write_bytes(text_pdf(["Invoice 5"]))
+    claimed = drop_folder.claim(inbox, inbox / "left.pdf")
+    assert claimed is not None
+    old = 1_000_000_000
+    os.utime(claimed.path.parent, (old, old))
+
+    counts = ingest_folder()
+
+    assert counts["stored"] == 1
+    assert [d.original_name for d in _documents()] == ["left.pdf"]
+    assert list((inbox / ".work").iterdir()) == []
+
+
+def _stored(settings, lines: list[str], name: str, **columns) -> int:
+    """A document as an earlier run left it (``columns`` set straight in its row)."""
+    from sqlalchemy import update
+
+    from tasks.documents.intake import ingest_bytes
+
+    with session_scope() as session:
+        document_id = ingest_bytes(session, settings.documents_dir, text_pdf(lines), name, "folder").document_id
+        if columns:
+            session.execute(update(Document).where(Document.id == document_id).values(**columns))
+    return document_id
+
+
+def test_documents_an_earlier_run_left_unread_are_read_by_the_next_intake_run(settings):
+    from datetime import datetime, timedelta, timezone
+
+    now = datetime.now(timezone.utc)
+    invoice = ["ACME Tools GmbH", "Rechnung Nr. R-{n}", "Datum 02.05.2024", "Gesamtbetrag 119,00 EUR"]
+    never_handed_on = _stored(settings, [x.format(n=1) for x in invoice], "a.pdf",
+                              created_at=now - timedelta(minutes=30))
+    read_stopped = _stored(settings, [x.format(n=2) for x in invoice], "b.pdf", status="processing",
+                           created_at=now - timedelta(hours=3), claimed_at=now - timedelta(hours=3))
+    being_read = _stored(settings, [x.format(n=3) for x in invoice], "c.pdf", status="processing",
+                         created_at=now - timedelta(minutes=5), claimed_at=now - timedelta(minutes=5))
+    just_stored = _stored(settings, [x.format(n=4) for x in invoice], "d.pdf")  # its own intake hands it on
+
+    assert ingest_folder()["files"] == 0
+
+    with session_scope() as session:
+        status = {d.id: (d.status, d.error) for d in session.scalars(select(Document))}
+    assert status[never_handed_on] == ("processed", None)
+    assert status[read_stopped] == ("processed", None)
+    assert status[being_read] == ("processing", None)
+    assert status[just_stored] == ("stored", None)
+
+
+def _flow_run_events(client, run_ids: set[str]) -> list[tuple[str, str]]:
+    """(event, flow run id) of every flow-run event the server has recorded for ``run_ids``."""
+    body = {"filter": {"event": {"prefix": ["prefect.flow-run."]},
+                       "resource": {"id": [f"prefect.flow-run.{i}" for i in run_ids]}}, "limit": 50}
+    events = client.request("POST", "/events/filter", json=body).json()["events"]
+    return [(e["event"], e["resource"]["prefect.resource.id"].removeprefix("prefect.flow-run.")) for e in events]
+
+
+def test_each_documents_run_inside_the_intake_run_sends_no_heartbeats_of_its_own(settings):
+    """The intake run's heartbeats stand for the runs it starts; a document's run with its own
+    would wait at its end for its heartbeat thread."""
+    import time
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterParentFlowRunId,
+    )
+
+    settings.inbox_dir.mkdir(parents=True)
+    for n in (1, 2):
+        (settings.inbox_dir / f"invoice-{n}.pdf").write_bytes(
+            text_pdf(["ACME Tools GmbH", f"Rechnung Nr. HB-{n}", "Datum 02.05.2024", "Gesamtbetrag 119,00 EUR"]))
+    state = ingest_folder(return_state=True)
+    assert state.is_completed()
+    parent = str(state.state_details.flow_run_id)
+    with get_client(sync_client=True) as client:
+        children = {str(run.id) for run in client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[parent])))}
+        assert len(children) == 2
+        deadline = time.monotonic() + 60
+        while True:  # events are recorded by the server a moment after they are sent
+            events = _flow_run_events(client, {parent, *children})
+            completed = {run for event, run in events if event == "prefect.flow-run.Completed"}
+            if ("prefect.flow-run.heartbeat", parent) in events and children <= completed:
+                break
+            assert time.monotonic() < deadline, events
+            time.sleep(0.5)
+    assert [run for event, run in events if event == "prefect.flow-run.heartbeat" and run in children] == []
