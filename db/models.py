@@ -1,5 +1,5 @@
 """The core schema: one table per real-world thing, each with the natural key that makes
-re-running any step safe (see DESIGN.md).
+re-running any step safe (see "How data flows" in the README).
 
 Enumerations are stored as short strings guarded by CHECK constraints, so that the same
 migrations run on PostgreSQL and SQLite.
