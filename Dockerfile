@@ -1,4 +1,4 @@
-# The worker image: the application, tesseract with its language packs, and pg_dump.
+# The worker image (and the Prefect server's): the application, tesseract with its language packs, and pg_dump.
 FROM python:3.11-slim-bookworm
 
 ENV DEBIAN_FRONTEND=noninteractive \
@@ -14,7 +14,10 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* \
  && pip install --no-cache-dir uv \
  && useradd --create-home --uid 1000 app \
- && mkdir -p /data /backups && chown app:app /data /backups
+ && mkdir -p /data/documents /data/inbox /backups \
+ && chown app:app /data /data/documents /data/inbox /backups
+# Every volume path exists here and belongs to the worker's uid 1000, so that a named volume
+# mounted on it is created with that owner (Docker copies the image's owner into a new volume).
 
 WORKDIR /app
 COPY pyproject.toml uv.lock README.md ./

@@ -68,7 +68,9 @@ def _report(made: dict[str, Any] | None, verification: dict[str, Any] | None, re
     attention += [{"what": "warning", "detail": w} for w in (verification or {}).get("warnings", [])[:50]]
     attention += [{"what": "store", "detail": d} for d in made.get("damaged", [])[:50]]
     attention += [{"what": "prune", "detail": e} for e in (retention or {}).get("errors", [])]
-    notes = []
+    scratch = [*made.get("scratch_dropped", []), *(verification or {}).get("scratch_dropped", [])]
+    attention += [{"what": "scratch", "detail": d} for d in scratch]
+    notes = [f"Leftover scratch copies: {'; '.join(scratch)}."] if scratch else []
     if verification:
         notes.append(f"Verification: {verification.get('summary', verification.get('status'))}.")
     if retention is None:

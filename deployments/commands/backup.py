@@ -76,6 +76,8 @@ def register(app: typer.Typer) -> None:
         except InvoiceAutomationError as err:
             _fail(str(err))
             return
+        for line in outcome.scratch_dropped:
+            Console().print(line, soft_wrap=True)
         if not outcome.verified:
             _fail(outcome.summary())
         Console().print(outcome.summary())

@@ -28,46 +28,48 @@ from tasks.backup.database import (
     server_major,
     sqlite_path,
 )
+from tasks.backup.scratch import admin_target, backup_dir_of, claim_scratch_database, file_scratch, new_scratch_name
 from tasks.errors import BackupError
-from tasks.settings import BackupSettings
+from tasks.settings import BackupSettings, Settings
 
 logger = logging.getLogger(__name__)
-def fingerprint_of_dump(kind: str, dump_path: Path, source_url: str, options: BackupSettings,
-                        dump_tool_major: int = 0, query: str = "SELECT 1") -> tuple[Fingerprint, list[tuple[Any, ...]]]:
-    """Restore the dump into a scratch database (created and dropped here); its fingerprint and
-    the rows ``query`` returns from it."""
+
+
+def fingerprint_of_dump(kind: str, dump_path: Path, settings: Settings, dump_tool_major: int = 0,
+                        query: str = "SELECT 1") -> tuple[Fingerprint, list[tuple[Any, ...]]]:
+    """Restore the dump into a scratch database (created and dropped here, see tasks.backup.scratch);
+    its fingerprint and the rows ``query`` returns from it."""
     if kind == "sqlite":
-        return _fingerprint_sqlite_dump(dump_path, query)
-    admin = pg_target(options.scratch_url or source_url)
-    if not options.scratch_url:
-        admin = admin.with_database("postgres")
-    scratch = admin.with_database(f"invoices_verify_{os.urandom(4).hex()}")
+        return _fingerprint_sqlite_dump(dump_path, backup_dir_of(settings), query)
+    admin = admin_target(settings)
+    scratch = admin.with_database(new_scratch_name())
+    holder = admin.connect(autocommit=True)  # holds the scratch's lock until it is dropped
     try:
-        with admin.connect(autocommit=True) as connection:
-            major = server_major(connection)
-            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(scratch.database)))
-    except psycopg.Error as err:
-        raise BackupError(f"cannot create the scratch database {scratch.database!r} for verification: "
-                          f"{first_line(err)} (grant CREATEDB or set INVOICES_BACKUP__SCRATCH_URL)") from err
-    try:
-        restore_postgresql(dump_path, scratch, options, max(major, dump_tool_major))
-        with scratch.connect() as connection:
-            connection.read_only = True
-            return fingerprint_postgresql(connection), connection.execute(query).fetchall()
-    finally:
         try:
-            with admin.connect(autocommit=True) as connection:
-                connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+            major = server_major(holder)
+            claim_scratch_database(holder, scratch.database)
+        except psycopg.Error as err:
+            raise BackupError(f"cannot create the scratch database {scratch.database!r} for verification: "
+                              f"{first_line(err)} (grant CREATEDB or set INVOICES_BACKUP__SCRATCH_URL)") from err
+        try:
+            restore_postgresql(dump_path, scratch, settings.backup, max(major, dump_tool_major))
+            with scratch.connect() as connection:
+                connection.read_only = True
+                return fingerprint_postgresql(connection), connection.execute(query).fetchall()
+        finally:
+            try:
+                holder.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
                     sql.Identifier(scratch.database)))
-        except (psycopg.Error, BackupError) as err:
-            logger.warning("could not drop the scratch database %s: %s", scratch.database, err)
+            except psycopg.Error as err:
+                logger.warning("could not drop the scratch database %s (the next backup drops it): %s",
+                               scratch.database, first_line(err))
+    finally:
+        holder.close()
 
 
-def _fingerprint_sqlite_dump(dump_path: Path, query: str) -> tuple[Fingerprint, list[tuple[Any, ...]]]:
-    import tempfile
-
-    with tempfile.TemporaryDirectory(prefix="invoices-verify-") as folder:
-        scratch = Path(folder) / "restored.sqlite3"
+def _fingerprint_sqlite_dump(dump_path: Path, backup_dir: Path, query: str) -> tuple[Fingerprint, list[tuple[Any, ...]]]:
+    with file_scratch(backup_dir, "verify") as folder:
+        scratch = folder.folder / "restored.sqlite3"
         try:
             shutil.copyfile(dump_path, scratch)
             connection = sqlite3.connect(scratch)
@@ -141,9 +143,14 @@ def restore_database(kind: str, dump_path: Path, target_url: str, options: Backu
     restore_postgresql(dump_path, target, options, max(major, dump_tool_major))
 
 
+def restoring_path(target: Path) -> Path:
+    """The temporary copy a SQLite restore writes beside its target before renaming it into place."""
+    return target.with_name(f".{target.name}.restoring")
+
+
 def _restore_sqlite(dump_path: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.restoring")
+    temporary = restoring_path(target)
     try:
         shutil.copyfile(dump_path, temporary)
         with open(temporary, "rb+") as handle:

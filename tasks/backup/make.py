@@ -27,6 +27,7 @@ from db.models import Backup, BackupStatus
 from db.session import engine_for, session_scope
 from tasks.backup import files as bf
 from tasks.backup.database import DUMP_NAMES, database_kind, dump_database
+from tasks.backup.scratch import drop_leftovers
 from tasks.documents.store import sha256_file
 from tasks.errors import BackupError
 from tasks.settings import Settings
@@ -50,6 +51,7 @@ class BackupOutcome:
     duration_seconds: float = 0.0
     damaged: list[str] = field(default_factory=list)
     error: str | None = None
+    scratch_dropped: list[str] = field(default_factory=list)  # left behind by killed verifications or restores
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -166,6 +168,7 @@ def make_backup(settings: Settings, flow_run_id: str | None = None) -> BackupOut
     kind = database_kind(settings.database.url)
     with bf.backup_lock(backup_dir, "make a backup"):
         _fail_abandoned(settings, backup_dir)
+        dropped = drop_leftovers(settings)
         parent_id, parent, bad = _parent(settings, backup_dir)
         backup_id = _claim(settings, backup_dir, kind, parent_id, flow_run_id)
         started = time.monotonic()
@@ -179,6 +182,7 @@ def make_backup(settings: Settings, flow_run_id: str | None = None) -> BackupOut
                 raise BackupError(f"backup {backup_id} failed: {message}") from err
             raise
         outcome.duration_seconds = round(time.monotonic() - started, 3)
+        outcome.scratch_dropped = dropped
         with session_scope(_engine(settings)) as session:
             row = session.get(Backup, backup_id)
             if row is not None:

@@ -21,8 +21,9 @@ from sqlalchemy import select
 from db.models import Backup, BackupStatus
 from db.session import engine_for, make_engine, session_scope
 from tasks.backup import files as bf
-from tasks.backup.database import describe_url
-from tasks.backup.database_restore import restore_database, tables_with_rows
+from tasks.backup.database import database_kind, describe_url, sqlite_path
+from tasks.backup.database_restore import restore_database, restoring_path, tables_with_rows
+from tasks.backup.scratch import file_scratch
 from tasks.documents.store import path_in_store, sha256_file
 from tasks.errors import BackupError
 from tasks.settings import Settings
@@ -67,10 +68,12 @@ def restore_backup(settings: Settings, backup_id: str, target_url: str | None = 
                               f"files of its chain are missing or truncated: {', '.join(missing[:5])}")
         _refuse_non_empty(target_url, documents, force)
         engine_for(target_url).dispose()
-        _restore_documents(backup_dir, entries, documents, outcome)
-        database = manifest["database"]
-        restore_database(database["kind"], folder / database["file"], target_url, settings.backup,
-                         int(database.get("tool_major") or 0))
+        temporary = [restoring_path(sqlite_path(target_url))] if database_kind(target_url) == "sqlite" else []
+        with file_scratch(backup_dir, "restore", temporary, documents):  # what a kill here leaves is found
+            _restore_documents(backup_dir, entries, documents, outcome)
+            database = manifest["database"]
+            restore_database(database["kind"], folder / database["file"], target_url, settings.backup,
+                             int(database.get("tool_major") or 0))
         engine_for(target_url).dispose()
         from db.migrate import current_revision, upgrade
 

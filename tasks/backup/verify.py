@@ -20,6 +20,7 @@ from db.session import engine_for, session_scope
 from tasks.backup import files as bf
 from tasks.backup.database import compare_fingerprints
 from tasks.backup.database_restore import fingerprint_of_dump
+from tasks.backup.scratch import drop_leftovers
 from tasks.documents.store import sha256_file
 from tasks.errors import BackupError
 from tasks.settings import Settings
@@ -40,6 +41,7 @@ class VerificationOutcome:
     bytes_checked: int = 0
     duration_seconds: float = 0.0
     bad_files: list[dict[str, str]] = field(default_factory=list)
+    scratch_dropped: list[str] = field(default_factory=list)  # left behind by killed verifications or restores
 
     @property
     def verified(self) -> bool:
@@ -89,7 +91,7 @@ def _check_database(settings: Settings, folder: Path, manifest: dict[str, Any], 
         return
     try:
         restored, documents = fingerprint_of_dump(
-            kind, folder / name, settings.database.url, settings.backup, int(database.get("tool_major") or 0),
+            kind, folder / name, settings, int(database.get("tool_major") or 0),
             query="SELECT id, storage_path, sha256 FROM documents")
     except Exception as err:  # any failure to restore is the verdict, not a crash of the check
         outcome.problems.append(f"the database dump does not restore: {err}")
@@ -116,7 +118,7 @@ def verify_backup(settings: Settings, backup_id: str) -> VerificationOutcome:
     if not folder.is_dir():
         raise BackupError(f"backup {backup_id}: folder {folder} does not exist")
     started = time.monotonic()
-    outcome = VerificationOutcome(backup_id, BackupStatus.FAILED.value)
+    outcome = VerificationOutcome(backup_id, BackupStatus.FAILED.value, scratch_dropped=drop_leftovers(settings))
     outcome.problems += bf.check_checksums(folder, archive_sha256)
     try:
         manifest = bf.read_manifest(backup_dir, backup_id)

@@ -8,7 +8,15 @@ from db.session import engine_for, session_scope
 from deployments.cli import app
 from flows.backup import backup
 from tasks.backup import files as bf
-from tests.support.backup_fixtures import flip_byte, seed, use_settings
+from tests.support.backup_fixtures import (
+    flip_byte,
+    kill_hard,
+    scratch_exists,
+    seed,
+    start_held_verification,
+    use_settings,
+    wait_until_released,
+)
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 
@@ -66,3 +74,20 @@ def test_invoices_backup_runs_the_flow(settings):
     done = CliRunner().invoke(app, ["backup", "--no-prune"])
     assert done.exit_code == 0, done.output
     assert "verified" in done.output and "1 new files" in done.output
+
+
+def test_a_run_drops_the_scratch_a_killed_verification_left_and_says_so(settings, tmp_path):
+    seed(settings, 1, 2)
+    first = backup(verify=False, return_state=True).result()["backup_id"]
+    process, scratch = start_held_verification(first, tmp_path / "verify.log")
+    kill_hard(process)
+    wait_until_released(settings, scratch)
+    assert scratch_exists(settings, scratch)
+
+    state = backup(return_state=True)
+
+    assert state.is_completed()
+    markdown = _artifact(state.state_details.flow_run_id)
+    name = scratch.split("/")[-2] if "/" in scratch else scratch
+    assert "Leftover scratch copies" in markdown and name in markdown
+    assert not scratch_exists(settings, scratch)

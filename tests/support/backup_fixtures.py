@@ -147,3 +147,100 @@ def real_tool(name: str) -> str:
 
 def env_without(key: str) -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k != key}
+
+
+# --- a verification killed while its scratch copy exists -------------------------------------
+
+_HELD_VERIFICATION = """
+import sys, time
+from tasks.backup import database_restore
+from tasks.backup.verify import verify_backup
+from tasks.settings import get_settings
+
+def held(connection):  # the scratch copy is restored and full: say where, then wait to be killed
+    if hasattr(connection, "info"):
+        where = connection.info.dbname
+    else:
+        where = connection.execute("PRAGMA database_list").fetchone()[2]
+    print("SCRATCH", where, flush=True)
+    time.sleep(600)
+
+database_restore.fingerprint_postgresql = held
+database_restore.fingerprint_sqlite = held
+verify_backup(get_settings(), sys.argv[1])
+"""
+
+
+def start_held_verification(backup_id: str, log: Path, timeout: float = 120) -> tuple[subprocess.Popen[str], str]:
+    """Start ``verify_backup`` in another process (settings from the environment) and return it
+    once its scratch copy exists and holds the data, with the scratch's name (PostgreSQL) or file
+    (SQLite). It then waits to be killed."""
+    import select
+    import sys
+    import time
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    process = subprocess.Popen([sys.executable, "-c", _HELD_VERIFICATION, backup_id], stdout=subprocess.PIPE,
+                               stderr=log.open("w"), text=True, env=env)
+    deadline = time.monotonic() + timeout
+    assert process.stdout is not None
+    while time.monotonic() < deadline:
+        ready, _w, _x = select.select([process.stdout], [], [], 1)
+        if ready:
+            line = process.stdout.readline()
+            if line.startswith("SCRATCH "):
+                return process, line.split(" ", 1)[1].strip()
+        if process.poll() is not None:
+            break
+    process.kill()
+    process.wait()
+    raise RuntimeError(f"the verification never reached its scratch copy: {log.read_text()[-2000:]}")
+
+
+def scratch_exists(settings: Settings, scratch: str) -> bool:
+    """Whether the scratch database (PostgreSQL) or scratch file (SQLite) is still there."""
+    if settings.database.url.startswith("sqlite"):
+        return Path(scratch).exists()
+    import psycopg
+
+    from tasks.backup.database import pg_target
+
+    target = pg_target(settings.database.url).with_database("postgres")
+    with psycopg.connect(target.conninfo(), password=target.password, autocommit=True) as connection:
+        return connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (scratch,)).fetchone() is not None
+
+
+def kill_hard(process: subprocess.Popen[str]) -> None:
+    import signal
+
+    if process.poll() is None:
+        os.kill(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+
+
+def wait_until_released(settings: Settings, scratch: str, timeout: float = 20) -> None:
+    """After a kill: until PostgreSQL has seen the killed client go (no session on the scratch
+    database, and its advisory lock, the 64-bit number of its name, released)."""
+    if settings.database.url.startswith("sqlite"):
+        return
+    import time
+
+    import psycopg
+
+    from tasks.backup.database import pg_target
+
+    suffix = scratch.rsplit("_", 1)[-1]
+    key = int(suffix, 16) if len(suffix) == 16 else -1
+    target = pg_target(settings.database.url).with_database("postgres")
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(target.conninfo(), password=target.password, autocommit=True) as connection:
+        while time.monotonic() < deadline:
+            busy = connection.execute(
+                "SELECT 1 FROM pg_stat_activity WHERE datname = %s UNION ALL SELECT 1 FROM pg_locks "
+                "WHERE locktype = 'advisory' AND classid = %s AND objid = %s AND objsubid = 1",
+                (scratch, key >> 32 if key >= 0 else -1, key & 0xFFFFFFFF if key >= 0 else -1)).fetchone()
+            if busy is None:
+                return
+            time.sleep(0.1)
+    raise RuntimeError(f"PostgreSQL still serves the killed client of {scratch} {timeout} s after the kill")
