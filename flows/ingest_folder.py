@@ -19,7 +19,12 @@ def claim_dropped_files(inbox: Path, settle_seconds: float) -> list[drop_folder.
     drop_folder.ensure_layout(inbox)
     claims = drop_folder.abandoned_claims(inbox)
     for path in drop_folder.ready_files(inbox, settle_seconds):
-        claimed = drop_folder.claim(inbox, path)
+        try:
+            claimed = drop_folder.claim(inbox, path)
+        except OSError as err:  # a file that cannot be moved is left where it is; the rest goes on
+            get_run_logger().error("could not claim %s: %s", drop_folder.safe_text(str(path)),
+                                   drop_folder.cause_of(err))
+            continue
         if claimed is not None:
             claims.append(claimed)
     return claims
@@ -29,10 +34,14 @@ def claim_dropped_files(inbox: Path, settle_seconds: float) -> list[drop_folder.
 def take_file(inbox: Path, documents_dir: Path, claimed: drop_folder.ClaimedFile, max_bytes: int) -> drop_folder.FileOutcome:
     try:
         return drop_folder.take_file(inbox, documents_dir, claimed, max_bytes)
-    except Exception as err:  # not the file's fault (database, disk): put it back for the next run
-        get_run_logger().error("could not take %s: %s", claimed.original_name, err)
-        drop_folder.unclaim(inbox, claimed)
-        return drop_folder.FileOutcome(claimed.original_name, "error", None, None, f"{type(err).__name__}: {err}")
+    except Exception as err:  # put it back for the next run, or quarantine it after the third time
+        logger = get_run_logger()
+        logger.error("could not take %s: %s", claimed.shown, drop_folder.cause_of(err))
+        try:
+            return drop_folder.give_back(inbox, claimed, err)
+        except Exception as again:  # left claimed: the next run takes the claim again
+            logger.error("could not put %s back: %s", claimed.shown, drop_folder.cause_of(again))
+            return drop_folder.FileOutcome(claimed.shown, "error", None, None, drop_folder.cause_of(err))
 
 
 @flow(name="ingest-folder", **ALERT_HOOKS)

@@ -11,6 +11,7 @@ to ``quarantine/``).
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +36,41 @@ _REFUSED_KINDS = {
     "other": "unknown file type (not a PDF, image, workbook, XML invoice or email)",
 }
 MAX_NAME_LENGTH = 500
+_UNENCODABLE = re.compile("[\\\\\ud800-\udfff]")  # a backslash, or a byte that was not UTF-8
+_ESCAPE = re.compile(r"\\(\\|x[0-9a-f]{2}|u[0-9a-f]{4})")
+
+
+def _escaped(char: str) -> str:
+    code = ord(char)
+    if char == "\\":
+        return "\\\\"
+    if 0xDC80 <= code <= 0xDCFF:  # a byte the file system's name held that is not UTF-8
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\u{code:04x}"  # any other lone surrogate
+
+
+def shown_name(name: str) -> str:
+    """``name`` as text that every log, artifact and database column takes, losslessly.
+
+    A name that is not valid UTF-8 (as ``os.walk`` gives it: its stray bytes surrogate-escaped)
+    has each such byte written ``\\xff`` and each backslash doubled; a valid name without a
+    backslash is kept as it is. ``original_of`` gives the name back.
+    """
+    if not _UNENCODABLE.search(name):
+        return name
+    return _UNENCODABLE.sub(lambda match: _escaped(match.group()), name)
+
+
+def original_of(shown: str) -> str:
+    """The name (with its stray bytes surrogate-escaped again) that ``shown_name`` showed as ``shown``."""
+    def unescape(match: re.Match[str]) -> str:
+        code = match.group(1)
+        if code == "\\":
+            return "\\"
+        value = int(code[1:], 16)
+        return chr(0xDC00 + value) if code[0] == "x" else chr(value)
+
+    return _ESCAPE.sub(unescape, shown) if "\\" in shown else shown
 
 
 @dataclass(frozen=True)
@@ -148,7 +184,7 @@ def ingest_bytes(
     sha256). Safe against a parallel run inserting the same document (the loser re-reads the
     winner's row).
     """
-    name = (original_name or "(no name)")[:MAX_NAME_LENGTH]
+    name = shown_name(original_name or "(no name)")[:MAX_NAME_LENGTH]
     result = _take(session, documents_dir, data, sha256_bytes(data), name)
     _record_origin(session, result.document_id, channel, name, mail_message_id, result.created)
     return result

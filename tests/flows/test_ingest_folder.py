@@ -1,4 +1,5 @@
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -208,3 +209,175 @@ def test_each_documents_run_inside_the_intake_run_sends_no_heartbeats_of_its_own
             assert time.monotonic() < deadline, events
             time.sleep(0.5)
     assert [run for event, run in events if event == "prefect.flow-run.heartbeat" and run in children] == []
+
+
+def _artifact_markdown(flow_run_id) -> str:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])))
+    return "\n".join(a.data for a in artifacts if isinstance(a.data, str))
+
+
+def test_a_file_name_that_is_not_utf8_is_taken_and_shown_with_its_bytes_escaped(settings):
+    inbox = settings.inbox_dir
+    inbox.mkdir(parents=True)
+    for raw, data in ((b"rechnung-\xff.pdf", text_pdf(["Invoice 8"])), (b"leer-\xfe\\.pdf", b"")):
+        handle = os.open(os.fsencode(inbox) + b"/" + raw, os.O_CREAT | os.O_WRONLY, 0o644)
+        os.write(handle, data)
+        os.close(handle)
+
+    state = ingest_folder(return_state=True)
+
+    assert state.is_completed(), state.message
+    counts = state.result()
+    assert counts["stored"] == 1 and counts["quarantined"] == 1 and counts["error"] == 0
+    names = {d.original_name: d.status for d in _documents()}
+    assert names["rechnung-\\xff.pdf"] in {"processed", "not_invoice"}
+    assert names["leer-\\xfe\\\\.pdf"] == "quarantined"  # the backslash is doubled: the escape is lossless
+    with session_scope() as session:
+        assert sorted(session.scalars(select(DocumentOrigin.original_name))) == ["leer-\\xfe\\\\.pdf",
+                                                                               "rechnung-\\xff.pdf"]
+    processed = [n for f in (inbox / "processed").iterdir() for n in os.listdir(os.fsencode(f))]
+    assert processed == [b"rechnung-\xff.pdf"]  # the file itself keeps its name, byte for byte
+    [reason] = (inbox / "quarantine").rglob("*.reason.txt")
+    assert "file: leer-\\xfe\\\\.pdf" in reason.read_text(encoding="utf-8")
+    markdown = _artifact_markdown(state.state_details.flow_run_id)
+    rendered = re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown)  # Markdown's backslash escapes, as a viewer shows them
+    assert "leer-\\xfe\\\\.pdf: the file is empty" in rendered
+    again = ingest_folder(return_state=True)
+    assert again.is_completed() and again.result()["files"] == 0
+
+
+def _open_any_fifo_after(root: Path, seconds: float, done) -> None:
+    """Unblock a run stuck reading a named pipe under ``root``: open it for writing, then close."""
+    import stat
+
+    if done.wait(seconds):
+        return
+    for path in root.rglob("*"):
+        if stat.S_ISFIFO(path.lstat().st_mode):
+            os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+
+
+def test_a_fifo_a_socket_and_a_device_are_quarantined_without_being_read(settings):
+    import socket
+    import stat
+    import threading
+    import time
+
+    inbox = settings.inbox_dir
+    inbox.mkdir(parents=True)
+    os.mkfifo(inbox / "fifo.pdf")
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(os.path.relpath(inbox / "socket.pdf"))  # relative: socket paths are short
+    kinds = {"fifo.pdf": "named pipe", "socket.pdf": "socket"}
+    try:
+        os.mknod(inbox / "device.pdf", stat.S_IFCHR | 0o600, os.makedev(1, 3))
+        kinds["device.pdf"] = "character device"
+    except PermissionError:
+        pass
+    (inbox / "good.pdf").write_bytes(text_pdf(["Invoice 12"]))
+    done = threading.Event()
+    watchdog = threading.Thread(target=_open_any_fifo_after, args=(inbox, 20, done), daemon=True)
+    watchdog.start()
+    started = time.monotonic()
+    try:
+        counts = ingest_folder()
+    finally:
+        done.set()
+        listener.close()
+
+    assert time.monotonic() - started < 20  # never blocked on the pipe
+    assert counts["stored"] == 1 and counts["quarantined"] == len(kinds) and counts["error"] == 0
+    reasons = {p.name.removesuffix(".reason.txt"): p.read_text() for p in (inbox / "quarantine").rglob("*.reason.txt")}
+    assert set(reasons) == set(kinds)
+    for name, kind in kinds.items():
+        assert f"a {kind}, not a regular file" in reasons[name]
+        [kept] = [p for p in (inbox / "quarantine").rglob(name)]
+        assert not stat.S_ISREG(kept.lstat().st_mode)
+    assert [d.original_name for d in _documents()] == ["good.pdf"]
+
+
+def test_a_file_that_fails_the_same_way_three_times_is_quarantined(settings, monkeypatch):
+    """A file that breaks the reader (here: a PDF whose structure recurses without end) is put back
+    twice, then quarantined with the cause; the rest of the inbox goes on every time."""
+    from tasks.documents import intake
+
+    real_check = intake.check_document
+
+    def recursing_reader(data, file_type, name):
+        if name == "loop.pdf":
+            raise RecursionError("maximum recursion depth exceeded while reading the page tree")
+        return real_check(data, file_type, name)
+
+    monkeypatch.setattr(intake, "check_document", recursing_reader)
+    inbox = settings.inbox_dir
+    inbox.mkdir(parents=True)
+    (inbox / "loop.pdf").write_bytes(text_pdf(["R-RECURSE"]))
+    results = []
+    for n in range(4):
+        (inbox / f"good-{n}.pdf").write_bytes(text_pdf([f"Invoice G-{n}"]))
+        results.append(ingest_folder())
+
+    assert [r["error"] for r in results] == [1, 1, 0, 0]
+    assert [r["quarantined"] for r in results] == [0, 0, 1, 0]
+    assert [r["stored"] for r in results] == [1, 1, 1, 1]
+    [reason] = (inbox / "quarantine").rglob("*.reason.txt")
+    assert reason.name == "loop.pdf.reason.txt"
+    assert "failed 3 times" in reason.read_text() and "RecursionError" in reason.read_text()
+    assert not (inbox / "loop.pdf").exists()
+    assert sorted(p.name for p in (inbox / ".work").iterdir() if p.is_dir()) == []
+
+
+def test_a_new_version_of_a_failing_file_is_counted_from_one_again(settings, monkeypatch):
+    from tasks.documents import intake
+
+    real_check = intake.check_document
+
+    def recursing_reader(data, file_type, name):
+        if name == "flaky.pdf":
+            raise RecursionError("maximum recursion depth exceeded")
+        return real_check(data, file_type, name)
+
+    monkeypatch.setattr(intake, "check_document", recursing_reader)
+    inbox = settings.inbox_dir
+    inbox.mkdir(parents=True)
+    (inbox / "flaky.pdf").write_bytes(text_pdf(["version 1"]))
+    assert [ingest_folder()["error"] for _ in range(2)] == [1, 1]
+    (inbox / "flaky.pdf").write_bytes(text_pdf(["version 2 of the file"]))  # the sender sends it again
+    os.utime(inbox / "flaky.pdf", (1_700_000_000, 1_700_000_000))
+
+    runs = [ingest_folder() for _ in range(3)]
+
+    assert [(r["error"], r["quarantined"]) for r in runs] == [(1, 0), (1, 0), (0, 1)]
+
+
+def test_a_run_that_keeps_failing_the_same_way_alerts_once_and_a_new_cause_alerts_again(settings, monkeypatch):
+    from tasks.settings import get_settings
+
+    monkeypatch.setenv("INVOICES_ADMIN_EMAILS", '["admin@example.com"]')
+    get_settings.cache_clear()
+    outbox = get_settings().smtp.outbox_dir
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    not_a_folder = settings.data_dir / "inbox-file"
+    not_a_folder.write_text("a file where the inbox folder should be")
+    blocked = settings.data_dir / "inbox-blocked"
+    blocked.mkdir()
+    (blocked / ".work").write_text("a file where the work folder should be")
+
+    def alerts() -> int:
+        return len(list(outbox.glob("*.eml"))) if outbox.exists() else 0
+
+    for _ in range(3):
+        assert ingest_folder(inbox=str(not_a_folder), return_state=True).is_failed()
+    assert alerts() == 1
+    assert ingest_folder(inbox=str(blocked), return_state=True).is_failed()
+    assert alerts() == 2  # a new cause is never hidden
+    assert ingest_folder(inbox=str(blocked), return_state=True).is_failed()
+    assert alerts() == 2
+    assert ingest_folder(return_state=True).is_completed()  # the flow works again
+    assert ingest_folder(inbox=str(blocked), return_state=True).is_failed()
+    assert alerts() == 3  # failing again after a good run is news
