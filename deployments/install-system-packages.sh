@@ -1,6 +1,7 @@
 #!/usr/bin/env sh
 # Installs the system programs the project calls: tesseract with its language packs (OCR),
-# dovecot (the IMAP server the tests start) and pg_dump (backups).
+# dovecot (the IMAP server the tests start), pg_dump (backups) and chromium (the browser the
+# tests open the Prefect UI in, driven by playwright).
 # Idempotent: does nothing when every program is already there.
 set -eu
 
@@ -11,6 +12,7 @@ for lang in eng deu fra nld; do
 done
 command -v dovecot >/dev/null 2>&1 || need="$need dovecot-imapd"
 command -v pg_dump >/dev/null 2>&1 || need="$need postgresql-client"
+[ -x /usr/bin/chromium ] || need="$need chromium"
 
 if [ -z "$need" ]; then
     exit 0

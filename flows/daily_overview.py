@@ -6,13 +6,12 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 
 from prefect import flow, get_run_logger
-from prefect.artifacts import create_table_artifact
 
 from db.session import session_scope
 from tasks.invoices.needs_attention import Attention, needs_attention
 from tasks.invoices.overview import build_overview
 from tasks.operations.run_alerts import ALERT_HOOKS
-from tasks.operations.run_reports import artifact_key, markdown_table, publish_markdown
+from tasks.operations.run_reports import markdown_table, publish_markdown, publish_table
 from tasks.settings import get_settings
 
 DOCUMENT_DAYS = 7
@@ -50,8 +49,7 @@ def daily_overview(due_soon_days: int = 7, today: date | None = None) -> list[di
     rows = [{key: str(value) for key, value in row.items()} for row in overview.rows()]
     get_run_logger().info("overview for %s: %d direction/currency groups", day, len(rows))
     if rows:
-        create_table_artifact(key=artifact_key("open-invoices-table"), table=rows,
-                              description=f"Open invoices on {day.isoformat()}")
+        publish_table("open-invoices-table", rows, f"Open invoices on {day.isoformat()}")
         body = markdown_table(rows, list(rows[0]))
     else:
         body = "No invoice has an open balance."

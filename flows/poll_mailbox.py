@@ -10,6 +10,7 @@ from tasks.mail.imap_poll import AccountReport, poll_account
 from tasks.operations.run_alerts import ALERT_HOOKS
 from tasks.operations.run_reports import (
     markdown_table,
+    plain,
     publish_markdown,
     summary_markdown,
 )
@@ -89,12 +90,12 @@ def _publish(reports: list[AccountReport], handed: dict[str, int], handoff_error
                                                        [*reports[0].counts(), "error"]))
     for r in reports:
         if r.uidvalidity_changed_from is not None:
-            notes.append(f"{r.account}: the folder was recreated (UIDVALIDITY {r.uidvalidity_changed_from} -> "
+            notes.append(f"{plain(r.account)}: the folder was recreated (UIDVALIDITY {r.uidvalidity_changed_from} -> "
                          f"{r.uidvalidity}); messages already taken were recognised by their content.")
     if handed:
         notes.append("Handed on: " + ", ".join(f"{n} {kind}" for kind, n in sorted(handed.items())))
     if handoff_error:
-        notes.append(handoff_error)
+        notes.append(plain(handoff_error))
     publish_markdown(
         "poll-mailbox",
         summary_markdown("Mailbox intake", totals, attention, ATTENTION_COLUMNS, note="\n\n".join(notes) or None),

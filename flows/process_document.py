@@ -15,7 +15,7 @@ from tasks.documents import processing
 from tasks.extraction.invoice_file import Understanding, understand_file
 from tasks.extraction.templates import load_templates
 from tasks.operations.run_alerts import ALERT_HOOKS
-from tasks.operations.run_reports import markdown_table, publish_markdown
+from tasks.operations.run_reports import markdown_table, plain, publish_markdown
 from tasks.settings import get_settings
 
 
@@ -42,16 +42,16 @@ def save_invoice(document_id: int, result: Understanding, flow_run_id: str | Non
 
 
 def _report(outcome: dict[str, Any], result: Understanding | None) -> None:
-    parts = [f"# Document {outcome['document_id']}: {outcome.get('name', '')}", "",
+    parts = [f"# Document {outcome['document_id']}: {plain(outcome.get('name', ''))}", "",
              markdown_table([outcome], [k for k in ("status", "outcome", "counterparty", "number", "confidence",
                                                     "needs_review") if k in outcome])]
     if result is not None and result.fields:
         rows = [{"field": k, "value": v.value, "confidence": f"{v.confidence:.2f}", "source": v.source}
                 for k, v in result.fields.items()]
-        parts += ["", f"Read from: {result.text_source}; template: {result.template or 'none'}", "",
+        parts += ["", f"Read from: {plain(result.text_source)}; template: {plain(result.template or 'none')}", "",
                   markdown_table(rows, ["field", "value", "confidence", "source"])]
     if outcome.get("reason"):
-        parts += ["", "## Needs attention", "", str(outcome["reason"])]
+        parts += ["", "## Needs attention", "", plain(outcome["reason"])]
     publish_markdown(f"process-document-{outcome['document_id']}", "\n".join(parts),
                      f"document {outcome['document_id']}: {outcome['status']}")
 

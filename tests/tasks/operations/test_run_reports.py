@@ -1,5 +1,7 @@
 """Run summaries and progress bars in the Prefect UI (tasks.operations.run_reports), on a real Prefect API."""
 
+import json
+
 import pytest
 from prefect import flow
 
@@ -33,3 +35,28 @@ def test_a_progress_bar_is_sent_at_most_once_a_second_and_always_at_the_end(monk
     with get_client(sync_client=True) as client:
         artifact = client.request("GET", "/artifacts/{id}", path_params={"id": artifact_id}).json()
     assert artifact["data"] == 100.0 and artifact["description"] == "files taken: 50 of 50"
+
+
+def test_descriptions_and_table_artifacts_show_sender_text_as_text():
+    from prefect.client.orchestration import get_client
+
+    from tasks.operations.run_reports import plain, publish_markdown, publish_table
+
+    number = "[pay here](https://evil.example/pay) <img src=x>"
+
+    @flow(name="report-escaping-test")
+    def report() -> object:
+        from prefect.runtime import flow_run
+
+        publish_markdown("escaping-markdown", "# Payment recorded", f"{number}: paid")
+        publish_table("escaping-table", [{"invoice <b>": number, "total": 5}], f"workbook {number}")
+        return flow_run.id
+
+    run_id = report()
+    with get_client(sync_client=True) as client:
+        found = {a.key: a for a in client.read_artifacts() if a.flow_run_id and str(a.flow_run_id) == str(run_id)}
+    assert found["escaping-markdown"].description == plain(f"{number}: paid")
+    assert found["escaping-table"].description == plain(f"workbook {number}")
+    table = found["escaping-table"].data
+    table = table if isinstance(table, list) else json.loads(table)
+    assert table == [{"invoice &lt;b&gt;": plain(number), "total": "5"}]
