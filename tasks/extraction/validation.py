@@ -62,19 +62,19 @@ def check_fields(fields: dict[str, FieldValue], today: date | None = None) -> li
     if issue and issue > today + timedelta(days=31):
         reasons.append(f"the issue date {issue.isoformat()} is in the future")
         _cap(fields, "issue_date", 0.5)
+    # A value that fails its own check is not passed on as a guess: the field is left empty, and
+    # the reason says what was printed (abstain rather than guess; an empty field is a review).
     if "iban" in fields and normalise_iban(str(fields["iban"].value)) is None:
-        reasons.append(f"the IBAN {fields['iban'].value} fails its checksum")
-        _cap(fields, "iban", 0.2)
+        reasons.append(f"the IBAN {fields.pop('iban').value} fails its checksum; left empty")
     if "vendor_vat_id" in fields:
         valid = normalise_vat(str(fields["vendor_vat_id"].value))
         if valid is None:
-            reasons.append(f"the VAT id {fields['vendor_vat_id'].value} has a wrong format or check digit")
-            _cap(fields, "vendor_vat_id", 0.4)
+            reasons.append(f"the VAT id {fields.pop('vendor_vat_id').value} has a wrong format or check digit; "
+                           "left empty")
         elif fields["vendor_vat_id"].source != "xml":
             fields["vendor_vat_id"].value = valid
     if "currency" in fields and str(fields["currency"].value) not in list_currencies():
-        reasons.append(f"{fields['currency'].value!r} is not an ISO 4217 currency code")
-        _cap(fields, "currency", 0.2)
+        reasons.append(f"{fields.pop('currency').value!r} is not an ISO 4217 currency code; left empty")
     if total is not None and Decimal(total) == 0:
         reasons.append("the total is zero")
         _cap(fields, "total", 0.5)
@@ -98,5 +98,7 @@ def validate(fields: dict[str, FieldValue], threshold: float, today: date | None
     for name in WEIGHTS:
         if name in fields and fields[name].confidence < threshold and not any(LABELS[name] in r for r in reasons):
             reasons.append(f"{LABELS[name]} uncertain (confidence {fields[name].confidence:.2f})")
-    needs_review = confidence < threshold or any(r.startswith("no ") or "does not equal" in r for r in reasons)
+    # An invoice that had a value left empty because it failed its own check is a review too.
+    needs_review = confidence < threshold or any(
+        r.startswith("no ") or "does not equal" in r or r.endswith("left empty") for r in reasons)
     return Validation(confidence, needs_review, reasons)

@@ -10,9 +10,13 @@ from functools import lru_cache
 
 @lru_cache(maxsize=1)
 def _currency_tables() -> tuple[frozenset[str], dict[str, str]]:
-    from babel.numbers import get_currency_symbol, list_currencies
+    from babel.core import get_global
+    from babel.numbers import get_currency_symbol
 
-    codes = frozenset(code for code in list_currencies() if len(code) == 3 and code.isalpha())
+    # Only the codes some country tenders today: a historic code (PLZ, DEM, FRF ...) printed on an
+    # invoice is an ordinary word ("PLZ" is German for postcode), not the invoice's currency.
+    codes = frozenset(code for spans in get_global("territory_currencies").values()
+                      for code, _start, end, tender in spans if end is None and tender)
     symbols: dict[str, str] = {}
     # The first locale to claim a symbol wins: "$" is USD, "kr" is SEK unless the text says otherwise.
     for locale in ("en_US", "en_GB", "de_DE", "fr_FR", "nl_NL", "de_CH", "ja_JP", "en_IN", "sv_SE", "pl_PL",
@@ -34,7 +38,7 @@ _NOT_CURRENCIES = frozenset({"ALL", "TOP", "MOP", "BOB", "CUP", "PEN", "MAD", "A
 
 
 def currencies_in(text: str) -> list[str]:
-    """ISO 4217 codes in ``text``, from codes and from symbols (€, £, $, Fr. ...), in order."""
+    """ISO 4217 codes in use in ``text``, from codes and from symbols (€, £, $, Fr. ...), in order."""
     codes, symbols = _currency_tables()
     found: list[tuple[int, str]] = []
     for match in _CODE_RE.finditer(text):

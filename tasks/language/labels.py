@@ -176,6 +176,10 @@ LEGAL_FORM = re.compile(
     r"B\.V\.|BV|N\.V\.|NV|VOF|V\.O\.F\.|BVBA|SRL|S\.r\.l\.|SpA|S\.p\.A\.|A/S|ApS|AB|Oy|Co\.(?:,?\s*(?:Ltd|KGaA|KG|LLC|Inc)\b\.?)?(?!\s*[A-Z][a-z]))(?:\.|\b|(?<=\.))(?![\w-]))"
 )
 TITLE_WORDS = re.compile(
-    r"^(?:tax\s*)?(?:invoice|rechnung|facture|factuur|credit\s*note|gutschrift|avoir|creditnota|page|seite|blatt|"
-    r"date|datum|original|copy|kopie|duplicate|bill\s*to|ship\s*to|description|quantity)\b"
+    r"^(?:(?:simplified\s*)?(?:tax\s*)?(?:invoice|rechnung|facture|factuur|credit\s*note|gutschrift|avoir|creditnota|"
+    r"page|seite|blatt|date|datum|original|copy|kopie|duplicate|bill\s*to|ship\s*to|description|quantity)\b"
+    # Words that are a whole line's text on receipts and in table headings, never a name on their own
+    # (but may begin one: "Cash & Carry Nord GmbH"): only the word itself, with its punctuation.
+    r"|(?:cash(?:\s*sales?)?|slip|items?|article|designation|quittung|beleg|kassenbon|kassenbeleg|bon|receipt|recu|"
+    r"ticket|factura|fattura|faktura|cashier|kassierer|kasse)\W*$)"
 )
