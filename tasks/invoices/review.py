@@ -26,6 +26,7 @@ from tasks.invoices.records import (
 from tasks.invoices.vendors import confirm_vendor
 from tasks.language.amounts import find_amounts
 from tasks.language.dates import find_dates
+from tasks.operations.run_reports import plain
 
 logger = logging.getLogger(__name__)
 
@@ -52,11 +53,12 @@ def review_values(invoice: Invoice) -> dict[str, Any]:
 
 
 def review_description(invoice: Invoice, document_url: str | None) -> str:
-    reasons = "\n".join(f"- {reason}" for reason in invoice.review_reasons or []) or "- (no reason recorded)"
-    sources = ", ".join(f"{k}: {v}" for k, v in sorted((invoice.field_sources or {}).items())) or "unknown"
+    # The number, the vendor and the reasons quote the document: shown as text, never as Markdown.
+    reasons = "\n".join(f"- {plain(reason)}" for reason in invoice.review_reasons or []) or "- (no reason recorded)"
+    sources = ", ".join(f"{k}: {plain(v)}" for k, v in sorted((invoice.field_sources or {}).items())) or "unknown"
     confidence = "unknown" if invoice.confidence is None else f"{invoice.confidence:.0%}"
     lines = [
-        f"## Review invoice {invoice.number} from {invoice.counterparty}",
+        f"## Review invoice {plain(invoice.number)} from {plain(invoice.counterparty)}",
         "",
         f"Confidence {confidence}. Why it needs a look:",
         reasons,

@@ -22,7 +22,7 @@ from notifications.transports import (
     TemporaryDeliveryError,
     make_transport,
 )
-from tasks.operations.run_reports import markdown_table, summary_markdown
+from tasks.operations.run_reports import fenced, markdown_table, plain, summary_markdown
 from tasks.reminders import ledger
 from tasks.reminders.digest import (
     Addressee,
@@ -182,8 +182,8 @@ def report_markdown(report: RunReport) -> str:
     elif report.planned:
         parts += ["", "## Would be sent", "", markdown_table(report.planned, ["to", "name", "kind", "reminders"])]
     if report.example:
-        parts += ["", f"## Example: the email to {report.example['to']}", "",
-                  f"**Subject:** {report.example['subject']}", "", "```text", report.example["text"].strip(), "```"]
+        parts += ["", f"## Example: the email to {plain(report.example['to'])}", "",
+                  f"**Subject:** {plain(report.example['subject'])}", "", fenced(report.example["text"].strip())]
     return "\n".join(parts)
 
 
