@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_table_artifact
 from prefect.context import FlowRunContext
 from sqlalchemy import select
 
@@ -18,6 +17,7 @@ from tasks.operations.run_alerts import ALERT_HOOKS
 from tasks.operations.run_reports import (
     artifact_key,
     publish_markdown,
+    publish_table,
     summary_markdown,
 )
 from tasks.settings import get_settings
@@ -27,14 +27,20 @@ from tasks.workbook.read import Limits
 COUNTS = ("new", "updated", "unchanged", "duplicates", "conflicts", "rejected", "skipped_rows", "rows")
 
 
-def _not_workbook_error(task: Any, task_run: Any, state: Any) -> bool:
-    """Retry a failed import (it is one transaction) unless the workbook itself is the problem."""
+def _transient(err: BaseException) -> bool:
+    """The database out of reach for a moment: worth another try, now or by a later run."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    return isinstance(err, (OperationalError, InterfaceError, ConnectionError, TimeoutError))
+
+
+def _worth_retrying(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry a failed import (it is one transaction) only for a transient fault; a workbook that
+    is refused, or that fails the same way each time, is not read again."""
     try:
         state.result()
-    except WorkbookError:
-        return False
-    except Exception:  # noqa: BLE001 - a database or disk hiccup: worth another try
-        return True
+    except BaseException as err:  # noqa: BLE001 - sorted below
+        return _transient(err)
     return False
 
 
@@ -50,11 +56,10 @@ def locate_document(document_id: int) -> tuple[str, str]:
         return str(get_settings().documents_dir / document.storage_path), document.original_name
 
 
-@task(name="import-workbook", retries=2, retry_delay_seconds=5, retry_condition_fn=_not_workbook_error)
+@task(name="import-workbook", retries=2, retry_delay_seconds=5, retry_condition_fn=_worth_retrying)
 def import_workbook_task(path: str, dry_run: bool, original_name: str | None, document_id: int | None,
                          mapping_file: str | None, flow_run_id: str | None) -> dict[str, Any]:
-    settings = get_settings().workbook
-    limits = Limits(max_uncompressed_bytes=settings.max_uncompressed_mb << 20, max_ratio=settings.max_compression_ratio)
+    limits = Limits.from_settings(get_settings().workbook)
     report = import_workbook(path, dry_run=dry_run, flow_run_id=flow_run_id, document_id=document_id,
                              original_name=original_name, mapping_file=mapping_file, limits=limits)
     return report.as_dict()
@@ -73,8 +78,8 @@ def mark_document(document_id: int, error: str | None) -> None:
 
 def _publish(report: dict[str, Any] | None, name: str, error: str | None) -> None:
     counts = {k: (report or {}).get("counts", {}).get(k, 0) for k in COUNTS}
-    create_table_artifact(key=artifact_key(f"workbook-{name}")[:60], table=[{"workbook": name, **counts}],
-                          description=f"{name}: what happened to its rows")
+    publish_table(artifact_key(f"workbook-{name}")[:60], [{"workbook": name, **counts}],
+                  f"{name}: what happened to its rows")
     attention: list[dict[str, Any]] = []
     if error:
         attention.append({"sheet": "(file)", "row": "", "column": "", "reason": error})
@@ -127,6 +132,16 @@ def consolidate_workbook(
         _publish(None, name, str(err))
         if document_id is not None and not dry_run:
             mark_document(document_id, str(err))
+        raise
+    except Exception as err:
+        # A stored workbook that fails the same way each time ends failed with the reason; later
+        # intake runs would otherwise read it again, and fail again, every time. One that met a
+        # transient fault stays stored, for the next intake run.
+        reason = f"the import failed: {type(err).__name__}: {err}"[:2000]
+        logger.error("workbook %s: %s", name, reason)
+        _publish(None, name, reason)
+        if document_id is not None and not dry_run and not _transient(err):
+            mark_document(document_id, reason)
         raise
     if document_id is not None and not dry_run:
         mark_document(document_id, None)

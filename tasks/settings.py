@@ -234,6 +234,29 @@ class WorkbookSettings(BaseModel):
     max_compression_ratio: int = Field(
         default=200, ge=10, description="A workbook part that expands more than this many times is refused."
     )
+    max_rows: int = Field(
+        default=1_048_576, ge=1, description="A tab with a row beyond this (Excel's last row) is refused."
+    )
+    max_columns: int = Field(
+        default=16_384, ge=1, description="A tab with a cell right of this column (Excel's last, XFD) is refused."
+    )
+    max_cell_characters: int = Field(
+        default=32_767, ge=100, description="Longest text a cell may hold (Excel's own limit); a longer one is "
+        "refused (a shared string) or rejects its row (a cell in a tab).",
+    )
+    max_merged_ranges: int = Field(
+        default=100_000, ge=1, description="A tab with more merged ranges than this is refused.",
+    )
+    max_merged_cells: int = Field(
+        default=10_000_000, ge=1, description="A tab whose merged ranges would fill more cells than this (counted "
+        "in the rows the tab holds) is refused.",
+    )
+    max_shared_strings: int = Field(
+        default=2_000_000, ge=1, description="A workbook with more distinct texts (shared strings) is refused.",
+    )
+    max_shared_text_mb: int = Field(
+        default=128, ge=1, description="A workbook whose distinct texts hold more than this many MB is refused.",
+    )
 
 
 class PrefectSettings(BaseModel):

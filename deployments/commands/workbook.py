@@ -73,9 +73,15 @@ def register(app: typer.Typer) -> None:
                                               mapping_file=str(mapping.resolve()) if mapping else None)
             except WorkbookError as err:
                 if as_json:
-                    typer.echo(json.dumps({"error": str(err)}))
+                    typer.echo(json.dumps({"error": str(err)}, ensure_ascii=False))
                 else:
                     errors.print(f"[red]{err}[/red]")
+                raise typer.Exit(1) from err
+            except Exception as err:  # noqa: BLE001 - --json always answers in JSON
+                if not as_json:
+                    raise
+                typer.echo(json.dumps({"error": f"the import failed: {type(err).__name__}: {err}"[:2000]},
+                                      ensure_ascii=False))
                 raise typer.Exit(1) from err
             finally:
                 PROGRESS.reset(token)

@@ -23,8 +23,15 @@ from sqlalchemy.orm import Session
 from db.models import Document, DocumentStatus, Invoice, InvoiceStatus
 from tasks.extraction.invoice_file import Understanding
 from tasks.extraction.templates import Template
+from tasks.invoices.column_fits import misfit, text_limit
 from tasks.invoices.fields import INVOICE_FIELDS, KEY_FIELDS
-from tasks.invoices.records import create_invoice, find_invoice, write_invoice
+from tasks.invoices.records import (
+    counterparty_key,
+    create_invoice,
+    find_invoice,
+    invoice_number_key,
+    write_invoice,
+)
 from tasks.invoices.vendors import check_vendor
 from tasks.reading.registry import READABLE_KINDS
 
@@ -122,6 +129,7 @@ def invoice_values(result: Understanding, document_id: int) -> tuple[str, str, d
     number = result.value("invoice_number")
     if not number:
         number, reasons = f"document-{document_id}", [*reasons, f"saved under the number document-{document_id}"]
+    counterparty, number = _fitted_keys(str(counterparty), str(number), reasons)
     needs_review = result.needs_review or len(reasons) > len(result.reasons)
     values: dict[str, Any] = {
         "direction": "payable",
@@ -138,7 +146,45 @@ def invoice_values(result: Understanding, document_id: int) -> tuple[str, str, d
     }
     if result.value("currency"):  # else the column's default
         values["currency"] = result.value("currency")
-    return str(counterparty), str(number), values
+    return counterparty, number, _fitted_values(values)
+
+
+_COLUMNS = Invoice.__table__.c
+_NAME_LIMIT = min(text_limit(_COLUMNS.counterparty) or 300, text_limit(_COLUMNS.counterparty_key) or 300)
+_NUMBER_LIMIT = text_limit(_COLUMNS.number) or 100
+
+
+def _fitted_keys(counterparty: str, number: str, reasons: list[str]) -> tuple[str, str]:
+    """The counterparty and number, cut to what their columns (and keys) hold, with a reason."""
+    if len(counterparty) > _NAME_LIMIT or len(counterparty_key(counterparty)) > _NAME_LIMIT:
+        cut = counterparty[:_NAME_LIMIT]
+        while len(counterparty_key(cut)) > _NAME_LIMIT:  # a folded name can be longer than the name
+            cut = cut[:-10]
+        reasons.append(f"the vendor name read is {len(counterparty):,} characters long; only its first "
+                       f"{len(cut)} are kept")
+        counterparty = cut
+    if len(invoice_number_key(number)) > _NUMBER_LIMIT:
+        reasons.append(f"the invoice number read is {len(number):,} characters long; only its first "
+                       f"{_NUMBER_LIMIT} are kept")
+        number = invoice_number_key(number)[:_NUMBER_LIMIT]
+    return counterparty, number
+
+
+def _fitted_values(values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` with each one its column cannot hold (an amount beyond it, a text longer than
+    it) left empty and held for review with the reason: never a database error."""
+    reasons = []
+    for name, value in values.items():
+        column = _COLUMNS.get(name)
+        reason = misfit(column, value) if column is not None and value is not None else None
+        if reason is not None:
+            values[name] = None
+            reasons.append(f"{name} left empty: the value read has {reason}" if isinstance(value, str)
+                           else f"{name} left empty: {reason}")
+    if not reasons:
+        return values
+    return {**values, "needs_review": True, "status": InvoiceStatus.NEEDS_REVIEW.value,
+            "review_reasons": [*values.get("review_reasons", []), *reasons]}
 
 
 _FINISH = (

@@ -33,14 +33,22 @@ from typing import IO, Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from db.models import Workbook, WorkbookRow
+from db.models import Invoice, Workbook, WorkbookRow
 from db.session import session_scope
 from tasks.documents.store import sha256_file
+from tasks.invoices.column_fits import misfit, text_limit
 from tasks.invoices.records import counterparty_key, invoice_number_key
 from tasks.workbook.apply import Unit, apply_units
 from tasks.workbook.garbage_collection import fewer_collections
-from tasks.workbook.read import Limits, WorkbookFile, check_file
-from tasks.workbook.sheets import InvoiceRow, Problem, Skip, convert_row, plan_sheet
+from tasks.workbook.read import Limits, WorkbookFile, check_file, limits_from_settings
+from tasks.workbook.sheets import (
+    InvoiceRow,
+    Problem,
+    SheetPlan,
+    Skip,
+    convert_row,
+    plan_sheet,
+)
 from tasks.workbook.vocabulary import load_vocabulary
 from tasks.workbook.writer import batch_writer
 
@@ -111,7 +119,7 @@ def _read_pass(
     vocabulary = load_vocabulary(mapping_file)
     keys = array("q")  # the hash of each row's invoice key: 8 bytes a row
     batch: list[tuple[Any, ...]] = []
-    with WorkbookFile(path, limits) as book:
+    with WorkbookFile(path, limits, report.file) as book:
         for raw in book.sheets:
             plan, rows = plan_sheet(book, raw, vocabulary)
             summary = {"sheet": plan.name, "status": plan.status, "header_row": plan.header_row, "rows": 0,
@@ -127,11 +135,13 @@ def _read_pass(
                 report.counts["rows"] += 1
                 if progress and report.counts["rows"] % 5000 == 0:
                     progress(plan.name, report.counts["rows"])
-                if isinstance(result, list):
+                spilled = None if isinstance(result, list) else _spilled(result)
+                problems = result if spilled is None else _key_misfits(plan, spilled)
+                if problems:
                     summary["rejected"] += 1
-                    report.reject(result)
+                    report.reject(problems)
                     continue
-                batch.append(_spilled(result))
+                batch.append(spilled)
                 keys.append(hash(batch[-1][4]))
                 if len(batch) >= BATCH:
                     pickle.dump(batch, spill, protocol=pickle.HIGHEST_PROTOCOL)
@@ -153,6 +163,21 @@ def _spilled(row: InvoiceRow) -> tuple[Any, ...]:
     counterparty = row.counterparty.strip()
     digest = row_hash(counterparty, nkey, row.values)
     return (row.sheet, row.row, counterparty, nkey, invoice_key, ckey, row.values, row.record, digest)
+
+
+# position in a spilled row, its column, the field whose column a problem names
+_KEY_COLUMNS = tuple((position, text_limit(column) or 0, column, field_name) for position, column, field_name in (
+    (2, Invoice.__table__.c.counterparty, "counterparty"), (3, Invoice.__table__.c.number, "number"),
+    (5, Invoice.__table__.c.counterparty_key, "counterparty"), (4, WorkbookRow.__table__.c.invoice_key, "number")))
+
+
+def _key_misfits(plan: SheetPlan, row: tuple[Any, ...]) -> list[Problem]:
+    """A row whose counterparty, number or their keys are longer than their columns hold."""
+    for position, limit, column, field_name in _KEY_COLUMNS:
+        if len(row[position]) > limit:
+            label = plan.by_field[field_name][0].label if plan.by_field.get(field_name) else field_name
+            return [Problem(row[0], row[1], label, f"{column.name}: {misfit(column, row[position])}")]
+    return []
 
 
 def _spilled_batches(spill: IO[bytes]) -> Iterator[list[tuple[Any, ...]]]:
@@ -209,13 +234,15 @@ def import_workbook(
     document_id: int | None = None,
     original_name: str | None = None,
     mapping_file: str | None = None,
-    limits: Limits = Limits(),
+    limits: Limits | None = None,
     progress: Progress | None = None,
     session_factory: Callable[[], Any] = session_scope,
 ) -> ImportReport:
-    """Import one workbook file. A file-level problem raises WorkbookError and writes nothing."""
+    """Import one workbook file. A file-level problem raises WorkbookError and writes nothing.
+    ``limits``: those of the settings unless given."""
     path = Path(path)
-    check_file(path, limits)  # a file that is no readable workbook: WorkbookError before anything else
+    limits = limits or limits_from_settings()
+    check_file(path, limits, original_name)  # a file that is no readable workbook: WorkbookError before anything else
     progress = progress or PROGRESS.get()
     name = workbook_name(original_name or path.name)
     report = ImportReport(workbook=name, file=original_name or path.name, sha256=sha256_file(path), dry_run=dry_run)

@@ -4,8 +4,13 @@ the date system; plus Excel's column letters and date serials.
 
 openpyxl reads the same parts, but importing it brings numpy and PIL along (some 30 MB of a
 process that otherwise needs little more than that for a whole import), so it is only imported
-for the rare sheet its own reader must handle. `tests/test_workbook_read.py` checks that the
+for the rare sheet its own reader must handle. `tests/tasks/workbook/test_read.py` checks that the
 values are the ones openpyxl reads.
+
+Every part is read within `tasks.workbook.limits`: the parts read whole (the workbook, its
+relationships, the styles) are a few MB at most, and the shared strings are streamed, each text
+no longer than a cell may hold, their number and their characters bounded; a part over a bound
+raises WorkbookError saying which.
 """
 
 from __future__ import annotations
@@ -15,8 +20,11 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import IO, Any
 from xml.etree import ElementTree
+
+from tasks.errors import WorkbookError
+from tasks.workbook.limits import METADATA_PART_BYTES, Limits
 
 MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 RELATIONSHIPS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
@@ -39,10 +47,11 @@ class Package:
     epoch: datetime = WINDOWS_EPOCH
 
 
-def read_package(archive: zipfile.ZipFile) -> Package:
-    """Read a workbook's parts (raises KeyError or ElementTree.ParseError for a damaged package)."""
+def read_package(archive: zipfile.ZipFile, limits: Limits = Limits()) -> Package:
+    """Read a workbook's parts (raises KeyError or ElementTree.ParseError for a damaged package,
+    WorkbookError for a part over the limits)."""
     names = set(archive.namelist())
-    workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+    workbook = _parse_whole(archive, "xl/workbook.xml")
     targets = _relationships(archive, "xl/_rels/workbook.xml.rels")
     package = Package()
     properties = workbook.find(f"{MAIN}workbookPr")
@@ -54,34 +63,85 @@ def read_package(archive: zipfile.ZipFile) -> Package:
             package.sheets.append((sheet.get("name", ""), sheet.get("state", "visible") != "visible", member))
     strings = next((m for kind, m in targets.values() if kind.endswith("/sharedStrings")), "xl/sharedStrings.xml")
     if strings in names:
-        package.strings = _shared_strings(archive, strings)
+        package.strings = _shared_strings(archive, strings, limits)
     if "xl/styles.xml" in names:
-        _styles(ElementTree.fromstring(archive.read("xl/styles.xml")), package)
+        _styles(_parse_whole(archive, "xl/styles.xml"), package)
     return package
+
+
+def _parse_whole(archive: zipfile.ZipFile, member: str) -> ElementTree.Element:
+    """A small part, parsed whole (refused when it is not small)."""
+    size = archive.getinfo(member).file_size
+    if size > METADATA_PART_BYTES:
+        raise WorkbookError(f"its part {member} is {size / 1e6:.0f} MB, more than the "
+                            f"{METADATA_PART_BYTES / 1e6:.0f} MB such a part holds in a real workbook")
+    return ElementTree.fromstring(archive.read(member))
 
 
 def _relationships(archive: zipfile.ZipFile, member: str) -> dict[str, tuple[str, str]]:
     """Relationship id -> (type, zip member it points to)."""
     found = {}
-    for relation in ElementTree.fromstring(archive.read(member)).iter(f"{RELATIONSHIPS}Relationship"):
+    for relation in _parse_whole(archive, member).iter(f"{RELATIONSHIPS}Relationship"):
         target = relation.get("Target", "")
         path = target[1:] if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
         found[relation.get("Id", "")] = (relation.get("Type", ""), path)
     return found
 
 
-def _shared_strings(archive: zipfile.ZipFile, member: str) -> list[str]:
+class _BoundedText:
+    """A part's bytes, refused as soon as a stretch without markup is longer than any one text
+    may be (the XML parser would otherwise gather it whole before handing it over)."""
+
+    def __init__(self, source: IO[bytes], longest: int, member: str) -> None:
+        self.source, self.longest, self.member = source, longest, member
+        self.run = 0  # bytes since the last '<'
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self.source.read(size)
+        first = chunk.find(b"<")
+        if first < 0:
+            self.run += len(chunk)
+        else:
+            inner = max(map(len, chunk.split(b"<"))) if len(chunk) > self.longest else 0
+            if self.run + first > self.longest or inner > self.longest:
+                self._refuse()
+            self.run = len(chunk) - chunk.rfind(b"<") - 1
+        if self.run > self.longest:
+            self._refuse()
+        return chunk
+
+    def _refuse(self) -> None:
+        raise WorkbookError(f"{self.member} holds a text of more than {self.longest:,} bytes; a cell holds "
+                            "far less (a damaged or hostile file)")
+
+
+def _shared_strings(archive: zipfile.ZipFile, member: str, limits: Limits) -> list[str]:
     """Each shared string as plain text: its own text, or its formatted runs joined (phonetic
     hints left out)."""
-    strings = []
-    with archive.open(member) as source:
+    strings: list[str] = []
+    total = parts_in_item = length = 0
+    si, t, r = f"{MAIN}si", f"{MAIN}t", f"{MAIN}r"
+    with archive.open(member) as raw:
+        source = _BoundedText(raw, limits.max_text_run, member)
         for _event, item in ElementTree.iterparse(source):
-            if item.tag != f"{MAIN}si":
+            if item.tag != si:
+                parts_in_item += 1
+                if item.tag == t and item.text:
+                    length += len(item.text)
+                if length > limits.max_cell_characters or parts_in_item > limits.max_cell_characters:
+                    raise WorkbookError(f"shared string {len(strings)} holds more than "
+                                        f"{limits.max_cell_characters:,} characters, more than a cell can")
                 continue
-            parts = [item.findtext(f"{MAIN}t") or ""]
-            parts += [run.findtext(f"{MAIN}t") or "" for run in item.iterfind(f"{MAIN}r")]
+            parts = [item.findtext(t) or ""]
+            parts += [run.findtext(t) or "" for run in item.iterfind(r)]
             strings.append("".join(parts).replace("x005F_", ""))
             item.clear()
+            total += length
+            parts_in_item = length = 0
+            if len(strings) > limits.max_shared_strings or total > limits.max_shared_text:
+                raise WorkbookError(f"more than {min(len(strings), limits.max_shared_strings):,} shared strings "
+                                    f"or {limits.max_shared_text / 1e6:.0f} MB of text (the limits: "
+                                    "INVOICES_WORKBOOK__MAX_SHARED_STRINGS, __MAX_SHARED_TEXT_MB)")
     return strings
 
 

@@ -4,7 +4,10 @@ row into invoice values or into problems that name the sheet, row, column and re
 A tab whose first rows hold no invoice columns (a holiday list, a price list, an empty tab) is
 skipped with a note. A tab that has invoice columns but no invoice-number column, or no
 customer/vendor, is rejected whole with the reason. Blank rows are ignored; totals rows and
-note rows are skipped and counted; a value merged down over several rows fills each of them.
+note rows are skipped and counted; a value merged down over several rows fills each of the rows
+below it that the tab holds (a merged range never makes rows of its own, however far it reaches).
+A value no invoice column can hold (an amount beyond the column, a text longer than it) rejects
+its row, as does a cell the file gets wrong.
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ from functools import lru_cache
 from itertools import chain
 from typing import Any
 
+from db.models import WorkbookRow
+from tasks.errors import WorkbookError
+from tasks.invoices.column_fits import INVOICE_BOUNDS, invoice_misfit, text_limit
 from tasks.workbook import values as cells_to
 from tasks.workbook.package import column_letter
 from tasks.workbook.read import NO_RESULT, RawSheet, WorkbookFile
@@ -75,6 +81,9 @@ class Skip(str):
     """A row that is not an invoice and not an error: a totals row or a note."""
 
 
+_SHEET_NAME_LIMIT = text_limit(WorkbookRow.__table__.c.sheet) or 100
+
+
 def _header_candidates(rows: list[tuple[int, dict[int, Any]]], vocabulary: Vocabulary):  # type: ignore[no-untyped-def]
     for number, cells in rows:
         matches = {c: vocabulary.match_header(v) for c, v in cells.items() if isinstance(v, str)}
@@ -97,8 +106,14 @@ def plan_sheet(
     if settings.skip:
         plan.status, plan.reason = "skipped", "skipped by the mapping file"
         return plan, iter(())
+    if len(raw.name) > _SHEET_NAME_LIMIT:
+        plan.status = "rejected"
+        plan.reason = (f"the tab's name is {len(raw.name):,} characters long, more than the "
+                       f"{_SHEET_NAME_LIMIT} kept (Excel allows 31); rename the tab")
+        plan.name = raw.name[:_SHEET_NAME_LIMIT]
+        return plan, iter(())
     book.load_merges(raw)
-    stream = _with_merges(book.rows(raw), raw.merges)
+    stream = _with_merges(book.rows(raw), raw.merges, book.limits.max_merged_cells, book.where(raw))
     head: list[tuple[int, dict[int, Any]]] = []
     for row in stream:
         head.append(row)
@@ -165,9 +180,10 @@ def _columns(cells: dict[int, Any], vocabulary: Vocabulary, plan: SheetPlan) -> 
 
 
 def _with_merges(
-    rows: Iterator[tuple[int, dict[int, Any]]], merges: list[tuple[int, int, int, int]]
+    rows: Iterator[tuple[int, dict[int, Any]]], merges: list[tuple[int, int, int, int]], most_cells: int, where: str
 ) -> Iterator[tuple[int, dict[int, Any]]]:
-    """Fill a value merged down over several rows into each of them (first column of the range)."""
+    """Fill a value merged down over several rows (first column of the range) into each row below
+    it that holds a value; filling more than ``most_cells`` cells refuses the tab."""
     vertical = [m for m in merges if m[3] > m[1]]
     if not vertical:
         yield from rows
@@ -176,36 +192,23 @@ def _with_merges(
     for merge in vertical:
         starts.setdefault(merge[1], []).append(merge)
     active: list[tuple[int, int, Any]] = []  # column, last row, value
-    previous = 0
-    for number, cells in _every_row(rows, vertical):
+    previous = filled = 0
+    for number, cells in rows:
         if number <= previous:
             continue
         previous = number
-        active = [a for a in active if a[1] >= number]
-        for column, _last, value in active:
-            cells.setdefault(column, value)
-        for min_col, min_row, _max_col, max_row in starts.get(number, ()):
+        if active:
+            active = [a for a in active if a[1] >= number]
+            filled += len(active)
+            if filled > most_cells:
+                raise WorkbookError(f"{where}: its merged ranges fill more than {most_cells:,} cells "
+                                    "(the limit: INVOICES_WORKBOOK__MAX_MERGED_CELLS)")
+            for column, _last, value in active:
+                cells.setdefault(column, value)
+        for min_col, _min_row, _max_col, max_row in starts.get(number, ()):
             if min_col in cells:
                 active.append((min_col, max_row, cells[min_col]))
-        if cells:
-            yield number, cells
-
-
-def _every_row(rows: Iterator[tuple[int, dict[int, Any]]], merges: list[tuple[int, int, int, int]]):  # type: ignore[no-untyped-def]
-    """The rows, plus empty rows inside merged ranges (the stream leaves rows without values out)."""
-    covered = sorted({r for m in merges for r in range(m[1] + 1, m[3] + 1)})
-    pending = iter(covered)
-    next_covered = next(pending, None)
-    for number, cells in rows:
-        while next_covered is not None and next_covered < number:
-            yield next_covered, {}
-            next_covered = next(pending, None)
-        if next_covered == number:
-            next_covered = next(pending, None)
         yield number, cells
-    while next_covered is not None:
-        yield next_covered, {}
-        next_covered = next(pending, None)
 
 
 def _parsers(plan: SheetPlan, vocabulary: Vocabulary) -> list[tuple[str, list[Column], Any, dict[Any, Any] | None]]:
@@ -226,8 +229,25 @@ def _parsers(plan: SheetPlan, vocabulary: Vocabulary) -> list[tuple[str, list[Co
         "direction": lambda raw: cells_to.direction(raw, vocabulary),
         "currency": lambda raw: cells_to.currency(raw, vocabulary),
     }
-    return [(f, plan.by_field[f], parser, None if f == "number" else {})
+    return [(f, plan.by_field[f], _within(f, parser) if f in INVOICE_BOUNDS and f not in _KEYS else parser,
+             None if f == "number" else {})
             for f, parser in parsers.items() if f in plan.by_field]
+
+
+_KEYS = ("number", "counterparty")  # checked with their keys, by the importer
+
+
+def _within(field_name: str, parser: Any) -> Any:
+    """``parser``, raising ValueError for a value its invoice column cannot hold (an amount
+    parser's value is the first of its pair)."""
+    def parse(raw: Any) -> Any:
+        value = parser(raw)
+        reason = invoice_misfit(field_name, value[0] if type(value) is tuple else value)
+        if reason is not None:
+            raise ValueError(f"{field_name}: {reason}")
+        return value
+
+    return parse
 
 
 _MEMO_TYPES = frozenset({str, date, datetime})  # exact types: a CellError is a str, and 1 == 1.0 == True
@@ -264,7 +284,8 @@ def _parse(plan: SheetPlan, number: int, column: Column, raw: Any, parser: Any, 
     try:
         value = parser(raw)
     except ValueError as err:
-        problems.append(Problem(plan.name, number, column.label, str(err)))
+        reason = str(err)
+        problems.append(Problem(plan.name, number, column.label, reason[:300] + ("..." if len(reason) > 300 else "")))
         return _FAILED
     if memo is not None and type(raw) in _MEMO_TYPES and len(memo) < _MEMO_LIMIT:
         memo[raw] = value

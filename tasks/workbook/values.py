@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
 
-from tasks.workbook.read import NO_RESULT, CellError
+from tasks.workbook.read import NO_RESULT, BadCell, CellError
 from tasks.workbook.vocabulary import ISO_CURRENCIES, Vocabulary, fold
 
 CENT = Decimal("0.01")
@@ -26,7 +26,10 @@ _EMAIL = re.compile(r"[^@\s<]+@[^@\s>]+")
 
 
 def check_cell(value: Any) -> None:
-    """Raise ValueError for a cell that holds an Excel error or an unsaved formula result."""
+    """Raise ValueError for a cell that holds an Excel error, an unsaved formula result, or
+    something the file gets wrong."""
+    if isinstance(value, BadCell):
+        raise ValueError(value.reason)
     if isinstance(value, CellError):
         raise ValueError(f"the cell holds the Excel error {value}")
     if value is NO_RESULT:
@@ -59,17 +62,25 @@ def invoice_number(value: Any) -> str | None:
 def amount(value: Any, vocabulary: Vocabulary) -> tuple[Decimal | None, str | None]:
     """(amount rounded to cents, currency named in the cell or None)."""
     if type(value) is float:  # the common case first
-        return Decimal(repr(value)).quantize(CENT), None
+        return _cents(Decimal(repr(value)), value), None
     check_cell(value)
     if value is None:
         return None, None
     if isinstance(value, bool) or isinstance(value, (date, datetime)):
         raise ValueError(f"{value!r} is not an amount")
     if isinstance(value, int):
-        return Decimal(value).quantize(CENT), None
+        return _cents(Decimal(value), value), None
     if isinstance(value, float):
-        return Decimal(repr(value)).quantize(CENT), None
+        return _cents(Decimal(repr(value)), value), None
     return _amount_text(str(value), vocabulary)
+
+
+def _cents(number: Decimal, raw: Any) -> Decimal:
+    """``number`` rounded to cents (ValueError for one too large to round, or not finite)."""
+    try:
+        return number.quantize(CENT)
+    except InvalidOperation as err:
+        raise ValueError(f"{raw!r} is not an amount (too large, or not a number)") from err
 
 
 @lru_cache(maxsize=4096)

@@ -76,3 +76,59 @@ def test_the_commands_import_with_json_and_export(settings, tmp_path):
     exported = runner.invoke(app, ["export-workbook", str(tmp_path / "out.xlsx")])
     assert exported.exit_code == 0, exported.output
     assert "11 invoices" in " ".join(exported.output.split()) and (tmp_path / "out.xlsx").is_file()
+
+
+def test_a_bad_value_is_a_rejected_row_and_a_refused_workbook_is_final(settings):
+    """From the drop folder: a workbook with bad values lands its good rows; one refused ends
+    failed with its reason, is not retried, and no later intake run reads it again."""
+    from datetime import datetime, timedelta, timezone
+
+    from tasks.documents.processing import left_unread
+    from tests.support.hostile_workbooks import bad_values, invoice_rows, rows_xml, write_workbook
+
+    inbox = settings.inbox_dir
+    inbox.mkdir(parents=True)
+    bad_values(inbox / "bad-values.xlsx")
+    beyond = rows_xml(invoice_rows()) + '<row r="1048577"><c r="A1048577"><v>1</v></c></row>'
+    write_workbook(inbox / "beyond.xlsx", beyond)
+
+    assert ingest_folder()["stored"] == 2
+
+    with session_scope() as session:
+        documents = {d.original_name: d for d in session.scalars(select(Document))}
+        assert documents["bad-values.xlsx"].status == "processed", documents["bad-values.xlsx"].error
+        assert documents["beyond.xlsx"].status == "failed"
+        assert "beyond.xlsx, tab 'Invoices': a row beyond row 1,048,576" in documents["beyond.xlsx"].error
+        assert set(session.scalars(select(Invoice.number))) == {"OK-1", "OK-2", "OK-3"}
+        later = datetime.now(timezone.utc) + timedelta(days=1)
+        assert left_unread(session, later, timedelta(minutes=30), ["xlsx"]) == []
+
+
+def test_only_a_transient_fault_is_retried():
+    from prefect.states import Failed
+    from sqlalchemy.exc import OperationalError
+
+    from flows.consolidate_workbook import _worth_retrying
+
+    def failed(err: BaseException):
+        return Failed(data=err)
+
+    assert not _worth_retrying(None, None, failed(WorkbookError("x.xlsx: refused")))
+    assert not _worth_retrying(None, None, failed(MemoryError()))
+    assert not _worth_retrying(None, None, failed(IndexError("list index out of range")))
+    assert _worth_retrying(None, None, failed(OperationalError("SELECT 1", {}, Exception("server closed"))))
+
+
+def test_import_workbook_json_always_prints_json(settings, tmp_path):
+    from tests.support.hostile_workbooks import bad_values, endless_merge
+
+    runner = CliRunner()
+    result = runner.invoke(app, ["import-workbook", str(bad_values(tmp_path / "bad-values.xlsx")), "--json"])
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.output.strip().splitlines()[-1])
+    assert printed["counts"]["new"] == 3 and printed["counts"]["rejected"] == 6
+    assert {p["row"] for p in printed["rejected"]} == {3, 4, 5, 6, 8, 9}
+
+    refused = runner.invoke(app, ["import-workbook", str(endless_merge(tmp_path / "endless.xlsx")), "--json"])
+    assert refused.exit_code == 1
+    assert "B2:B999999999" in json.loads(refused.output.strip().splitlines()[-1])["error"]

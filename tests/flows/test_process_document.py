@@ -124,3 +124,29 @@ def test_a_claim_does_not_wait_for_the_disk_but_the_saved_invoice_does(settings)
         assert session.get(Document, document_id).status == "processing"
         if postgres:
             assert session.execute(text("SHOW synchronous_commit")).scalar_one() == "on"
+
+
+def test_values_the_columns_cannot_hold_are_review_reasons_not_a_failed_document(settings):
+    """A vendor name of 400 characters and a total of 1.23e12 (more than Numeric(14, 2) holds):
+    PostgreSQL refused them (the document failed with the SQL text) and SQLite stored them."""
+    from tasks.documents.intake import ingest_bytes
+
+    hostile = (CII.replace("Lumen Werkstatt GmbH", "Lumen " + "W" * 394)
+               .replace("<ram:GrandTotalAmount>119.00", "<ram:GrandTotalAmount>1230000000000.00")
+               .replace("<ram:DuePayableAmount>119.00", "<ram:DuePayableAmount>1230000000000.00"))
+    settings.documents_dir.mkdir(parents=True)
+    with session_scope() as session:
+        stored = ingest_bytes(session, settings.documents_dir, hostile.encode(), "hostile.xml", "upload")
+        document_id = stored.document_id
+    outcome = process_document(document_id=document_id)
+
+    assert outcome["status"] == "processed" and outcome["needs_review"], outcome
+    with session_scope() as session:
+        document = session.get(Document, document_id)
+        assert document.status == "processed" and document.error is None
+        invoice = session.scalars(select(Invoice)).one()
+        assert invoice.status == "needs_review" and invoice.number == "FX-2024-001"
+        assert invoice.counterparty == ("Lumen " + "W" * 394)[:300] and len(invoice.counterparty_key) <= 300
+        assert invoice.total is None and invoice.net == Decimal("100.00")
+        reasons = " | ".join(invoice.review_reasons)
+        assert "400 characters long" in reasons and "total left empty" in reasons, reasons
