@@ -301,19 +301,25 @@ def test_a_fifo_a_socket_and_a_device_are_quarantined_without_being_read(setting
     assert [d.original_name for d in _documents()] == ["good.pdf"]
 
 
-def test_a_file_that_fails_the_same_way_three_times_is_quarantined(settings, monkeypatch):
-    """A file that breaks the reader (here: a PDF whose structure recurses without end) is put back
-    twice, then quarantined with the cause; the rest of the inbox goes on every time."""
+def _reader_recursing_on(monkeypatch, broken: str) -> None:
+    """The document check raises RecursionError for the file named ``broken``, as a reader does on a
+    PDF whose page tree refers to itself; every other file is checked as usual."""
     from tasks.documents import intake
 
     real_check = intake.check_document
 
     def recursing_reader(data, file_type, name):
-        if name == "loop.pdf":
+        if name == broken:
             raise RecursionError("maximum recursion depth exceeded while reading the page tree")
         return real_check(data, file_type, name)
 
     monkeypatch.setattr(intake, "check_document", recursing_reader)
+
+
+def test_a_file_that_fails_the_same_way_three_times_is_quarantined(settings, monkeypatch):
+    """A file that breaks the reader (here: a PDF whose structure recurses without end) is put back
+    twice, then quarantined with the cause; the rest of the inbox goes on every time."""
+    _reader_recursing_on(monkeypatch, "loop.pdf")
     inbox = settings.inbox_dir
     inbox.mkdir(parents=True)
     (inbox / "loop.pdf").write_bytes(text_pdf(["R-RECURSE"]))
@@ -333,16 +339,7 @@ def test_a_file_that_fails_the_same_way_three_times_is_quarantined(settings, mon
 
 
 def test_a_new_version_of_a_failing_file_is_counted_from_one_again(settings, monkeypatch):
-    from tasks.documents import intake
-
-    real_check = intake.check_document
-
-    def recursing_reader(data, file_type, name):
-        if name == "flaky.pdf":
-            raise RecursionError("maximum recursion depth exceeded")
-        return real_check(data, file_type, name)
-
-    monkeypatch.setattr(intake, "check_document", recursing_reader)
+    _reader_recursing_on(monkeypatch, "flaky.pdf")
     inbox = settings.inbox_dir
     inbox.mkdir(parents=True)
     (inbox / "flaky.pdf").write_bytes(text_pdf(["version 1"]))
