@@ -17,7 +17,10 @@ def _any(*patterns: str) -> re.Pattern[str]:
 
 
 INVOICE_NUMBER = _any(
-    rf"\b(?:tax\s*)?invoice\s*{_NO}", rf"\binv\.?\s*{_NO}", rf"\bbill\s*{_NO}",
+    # "Invoice: No. 001": a colon may stand between the document's word and its number word.
+    rf"\b(?:tax\s*)?invoice\s*:?\s*{_NO}", rf"\binv\.?\s*{_NO}", rf"\bbill\s*{_NO}",
+    # A receipt's number: "Receipt # No.", "Bon-Nr.", "Booking ID".
+    rf"\breceipt\s*#?\s*:?\s*{_NO}", rf"\b(?:kassen)?bon\s*-?\s*{_NO}", rf"\bbooking\s*{_NO}",
     rf"\bcredit\s*(?:note|memo)\s*{_NO}", rf"\bdocument\s*{_NO}",
     rf"\b[a-z]*rechnungs?\s*-?\s*{_NO}", rf"\bhonorarnote\s*-?\s*{_NO}", r"\bre\.?\s*-\s*nr\b\.?", rf"\bbeleg\s*-?\s*{_NO}", rf"\bgutschrifts?\s*-?\s*{_NO}",
     # "N° de facture", and its "°" as OCR reads it ("N’ de facture", "N* de facture")
