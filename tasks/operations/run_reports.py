@@ -133,7 +133,8 @@ def publish_markdown(key: str, markdown: str, description: str) -> None:
 def publish_table(key: str, rows: list[Mapping[str, Any]], description: str) -> None:
     """Publish ``rows`` as a table artifact of the current flow run (a no-op outside a run).
 
-    The UI renders each header, cell and the description as Markdown, so each is `plain` here.
+    The UI renders each header, text cell and the description as Markdown, so each is `plain`
+    here; numbers stay numbers (nothing in them can be Markdown).
     """
     from prefect.artifacts import create_table_artifact
     from prefect.context import FlowRunContext
@@ -141,8 +142,8 @@ def publish_table(key: str, rows: list[Mapping[str, Any]], description: str) -> 
     if FlowRunContext.get() is None:
         logger.debug("not in a flow run; artifact %s not published", key)
         return
-    table = [{plain(name, line_start=False): plain(value, CELL_CHARS, line_start=False) for name, value in row.items()}
-             for row in rows]
+    table = [{plain(name, line_start=False): value if isinstance(value, (int, float)) and not isinstance(value, bool)
+              else plain(value, CELL_CHARS, line_start=False) for name, value in row.items()} for row in rows]
     create_table_artifact(key=artifact_key(key), table=table, description=plain(description))
 
 
