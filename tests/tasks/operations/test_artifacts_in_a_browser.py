@@ -37,8 +37,11 @@ def _api(env: dict[str, str]):  # type: ignore[no-untyped-def]
 def _artifacts_since(started: datetime) -> list:  # type: ignore[type-arg]
     from prefect.client.orchestration import get_client
 
-    with get_client(sync_client=True) as client:
-        return [a for a in client.read_artifacts() if a.type == "markdown" and a.created >= started]
+    from prefect.client.schemas.sorting import ArtifactSort
+
+    with get_client(sync_client=True) as client:  # newest first: the session's server holds others' too
+        newest = client.read_artifacts(sort=ArtifactSort.CREATED_DESC, limit=200)
+        return [a for a in newest if a.type == "markdown" and a.created >= started]
 
 
 _LINKS = """container => ({

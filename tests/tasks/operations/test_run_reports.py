@@ -39,6 +39,7 @@ def test_a_progress_bar_is_sent_at_most_once_a_second_and_always_at_the_end(monk
 
 def test_descriptions_and_table_artifacts_show_sender_text_as_text():
     from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
     from tasks.operations.run_reports import plain, publish_markdown, publish_table
 
@@ -54,7 +55,8 @@ def test_descriptions_and_table_artifacts_show_sender_text_as_text():
 
     run_id = report()
     with get_client(sync_client=True) as client:
-        found = {a.key: a for a in client.read_artifacts() if a.flow_run_id and str(a.flow_run_id) == str(run_id)}
+        of_the_run = ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id]))  # the server holds many
+        found = {a.key: a for a in client.read_artifacts(artifact_filter=of_the_run)}
     assert found["escaping-markdown"].description == plain(f"{number}: paid")
     assert found["escaping-table"].description == plain(f"workbook {number}")
     table = found["escaping-table"].data
