@@ -50,7 +50,8 @@ def build_deployments(settings: Settings, specs: list[DeploymentSpec]) -> list[o
     return deployments
 
 
-INGEST_DEPLOYMENT = "ingest-folder/ingest-folder"
+INGEST_NAME = "ingest-folder"
+INGEST_DEPLOYMENT = f"{INGEST_NAME}/{INGEST_NAME}"
 WATCH_TAG = "inbox-watch"
 # A file a run could not take (the database was down, say) is tried again this often, not at every look.
 RETRY_LEFT_FILES_SECONDS = 60.0
@@ -60,21 +61,21 @@ def _host_tag() -> str:
     return f"served-by:{socket.gethostname()}"
 
 
-def _ingest_busy(client) -> bool:  # type: ignore[no-untyped-def]
-    """Whether an ingest-folder run is pending or running (it takes the files; wait for it)."""
-    from prefect.client.schemas.filters import (
-        DeploymentFilter,
-        DeploymentFilterName,
-        FlowRunFilter,
-        FlowRunFilterState,
-        FlowRunFilterStateType,
-    )
+def _unfinished():  # type: ignore[no-untyped-def]
+    """The filter of runs that are pending or running."""
+    from prefect.client.schemas.filters import FlowRunFilterState, FlowRunFilterStateType
     from prefect.client.schemas.objects import StateType
 
-    busy = FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PENDING, StateType.RUNNING]))
+    return FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PENDING, StateType.RUNNING]))
+
+
+def _ingest_busy(client) -> bool:  # type: ignore[no-untyped-def]
+    """Whether an ingest-folder run is pending or running (it takes the files; wait for it)."""
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName, FlowRunFilter
+
     return bool(client.read_flow_runs(
-        deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=["ingest-folder"])),
-        flow_run_filter=FlowRunFilter(state=busy), limit=1,
+        deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=[INGEST_NAME])),
+        flow_run_filter=FlowRunFilter(state=_unfinished()), limit=1,
     ))
 
 
@@ -105,19 +106,12 @@ def crash_abandoned_ingest_runs() -> None:
     """Runs this machine's serve executed itself and did not finish (it was stopped or killed
     during one) are marked crashed; the next run takes their files again."""
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import (
-        FlowRunFilter,
-        FlowRunFilterState,
-        FlowRunFilterStateType,
-        FlowRunFilterTags,
-    )
-    from prefect.client.schemas.objects import StateType
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterTags
     from prefect.states import Crashed
 
-    unfinished = FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PENDING, StateType.RUNNING]))
     with get_client(sync_client=True) as client:
         for run in client.read_flow_runs(flow_run_filter=FlowRunFilter(
-                tags=FlowRunFilterTags(all_=[WATCH_TAG, _host_tag()]), state=unfinished)):
+                tags=FlowRunFilterTags(all_=[WATCH_TAG, _host_tag()]), state=_unfinished())):
             client.set_flow_run_state(run.id, Crashed(
                 message="invoices serve stopped during this run; the next run takes its files again"), force=True)
             logger.warning("ingest-folder run %s was left unfinished by an earlier serve: marked crashed", run.name)
@@ -154,7 +148,7 @@ def serve(settings: Settings) -> None:
 
     specs = deployment_specs(settings)
     deployments = build_deployments(settings, specs)
-    ingest_flow = next(spec.load_flow() for spec in specs if spec.name == INGEST_DEPLOYMENT.split("/")[0])
+    ingest_flow = next(spec.load_flow() for spec in specs if spec.name == INGEST_NAME)
     stop = threading.Event()
     watcher = threading.Thread(target=watch_inbox, args=(settings, stop, ingest_flow), name="inbox-watch", daemon=True)
     try:
