@@ -345,9 +345,10 @@ class AuditEvent(Base):
 
 
 class UserRole(str, enum.Enum):
-    ADMIN = "admin"
+    ADMIN = "admin"  # at the desk: people and settings, and everything a member does
     ACCOUNTANT = "accountant"
-    MEMBER = "member"
+    MEMBER = "member"  # at the desk: acts on invoices
+    VIEWER = "viewer"  # at the desk: reads only
 
 
 class User(Base):
@@ -366,6 +367,8 @@ class User(Base):
         default=dict, doc='{"directions": [...], "counterparties": [...]} ; empty = everything'
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    password_hash: Mapped[str | None] = mapped_column(String(200), doc="argon2; empty: cannot log in to the desk")
+    password_changed_at: Mapped[datetime | None]
 
 
 class ReminderStatus(str, enum.Enum):
@@ -430,3 +433,51 @@ class Backup(Base):
     verified_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class DeskSession(Base):
+    """A person logged in to the desk: the sha256 of the cookie's token, never the token itself."""
+
+    __tablename__ = "desk_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64), doc="sent back by every form of this session")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class LoginFailure(Base):
+    """A wrong password at the desk's login, counted to throttle guessing."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), index=True)
+    address: Mapped[str] = mapped_column(String(64), index=True, doc="the client's IP address")
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class InvoiceAssignment(Base):
+    """The person at the desk who looks after an invoice (one at most)."""
+
+    __tablename__ = "invoice_assignments"
+
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    assigned_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SavedFilter(Base):
+    """A person's named view of the invoice list; at most one is their default."""
+
+    __tablename__ = "saved_filters"
+    __table_args__ = (UniqueConstraint("user_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    query: Mapped[str] = mapped_column(String(2000), doc="the list's query string")
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
