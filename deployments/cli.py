@@ -58,6 +58,24 @@ def db_current() -> None:
     console.print(f"database: {current_revision(get_settings().database.url) or 'empty'}; code: {head_revision()}")
 
 
+@db_app.command("move")
+def db_move(
+    to: Annotated[str, typer.Option("--to", help="empty PostgreSQL database: postgresql+psycopg://user@host:5432/db")],
+) -> None:
+    """Copy the SQLite database into an empty PostgreSQL one, verify it and print the setting to switch."""
+    from db.move import move_database
+    from tasks.errors import DatabaseMoveError
+
+    try:
+        report = move_database(get_settings().database.url, to, progress=lambda table, rows: err_console.print(
+            f"  {table}: {rows:,} rows", highlight=False))
+    except DatabaseMoveError as err:
+        typer.echo(str(err), err=True)
+        raise typer.Exit(1) from err
+    for line in report.lines():
+        typer.echo(line)  # unwrapped: the settings line is copied as it is
+
+
 @user_app.command("add")
 def user_add(
     email: str,

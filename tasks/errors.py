@@ -25,6 +25,10 @@ class UnreadableDocument(InvoiceAutomationError):
     """A stored document could not be read (corrupt, encrypted, over a limit)."""
 
 
+class ClaimLost(InvoiceAutomationError):
+    """A read's claim on a document was given up for dead and taken by another read; it saves nothing."""
+
+
 class MailboxError(InvoiceAutomationError):
     """An IMAP account could not be polled."""
 
@@ -39,6 +43,10 @@ class NotificationError(InvoiceAutomationError):
 
 class BackupError(InvoiceAutomationError):
     """A backup could not be made, verified, pruned or restored."""
+
+
+class DatabaseMoveError(InvoiceAutomationError):
+    """The database could not be moved (copied and verified) to another server; the target is left as it was."""
 
 
 class PrefectServerError(ConfigurationError):
