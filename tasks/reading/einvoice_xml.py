@@ -1,13 +1,16 @@
 """Structured e-invoices: Factur-X / ZUGFeRD XML embedded in a PDF, and UBL or CII XML files
-(XRechnung, Peppol BIS). Their fields are exact, so they are taken from the XML, not the page.
+(XRechnung, Peppol BIS). Their fields and lines are exact, so they are taken from the XML, not the page.
 
-Elements are looked up by local name (``{*}``) so that ZUGFeRD 1.0, ZUGFeRD 2.x / Factur-X,
-XRechnung and UBL 2.x all read through the same paths.
+Elements are looked up by local name (``{*}``) so that ZUGFeRD 1.0, ZUGFeRD 2.x / Factur-X (every
+profile), XRechnung and UBL 2.1 Invoice and CreditNote all read through the same paths. Hostile XML
+(a DTD or entity declaration, nesting deeper than any invoice, more bytes than the limit) is refused
+by ``parse_xml`` with the reason, before anything else looks at it.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -22,14 +25,35 @@ logger = logging.getLogger(__name__)
 # Names under which Factur-X, ZUGFeRD and XRechnung put the XML inside a PDF.
 KNOWN_ATTACHMENTS = ("factur-x.xml", "zugferd-invoice.xml", "zugferd_invoice.xml", "xrechnung.xml")
 CREDIT_NOTE_CODES = {"381", "261", "262", "296", "308", "396", "420", "458", "532"}
-_MAX_XML_BYTES = 20 * 1024 * 1024
+MAX_XML_BYTES = 20 * 1024 * 1024
+MAX_XML_DEPTH = 64  # a CII invoice nests about 12 deep, UBL about 8
+_MAX_ATTACHMENTS = 50
+
+
+@dataclass
+class EInvoiceLine:
+    """One invoice line (BG-25) as the XML states it."""
+
+    position: int
+    line_id: str | None = None
+    description: str | None = None
+    quantity: Decimal | None = None
+    unit: str | None = None
+    unit_price: Decimal | None = None
+    net_amount: Decimal | None = None
+    tax_category: str | None = None
+    tax_rate: Decimal | None = None
 
 
 @dataclass
 class EInvoice:
-    syntax: str  # "CII" or "UBL"
+    syntax: str  # "CII" (ZUGFeRD 1.0 too) or "UBL"
     values: dict[str, Any] = field(default_factory=dict)  # field name -> value (Decimal, date, str, bool)
     attachment: str | None = None  # name of the attachment it came from, for a PDF
+    profile: str | None = None  # the customization / guideline id (BT-24)
+    root: str = ""  # local name of the root element: CrossIndustryInvoice, CrossIndustryDocument, Invoice, CreditNote
+    lines: list[EInvoiceLine] = field(default_factory=list)
+    xml: bytes = b""  # the XML itself, as it arrived
 
 
 def _parser() -> etree.XMLParser:
@@ -38,12 +62,37 @@ def _parser() -> etree.XMLParser:
 
 
 def parse_xml(data: bytes, name: str) -> etree._Element:
-    if len(data) > _MAX_XML_BYTES:
-        raise UnreadableDocument(f"{name}: XML larger than {_MAX_XML_BYTES // 1024 // 1024} MB")
+    """``data`` parsed without fetching, expanding or trusting anything: a file over the size limit,
+    one with a DTD (entity declarations: external entities, entity expansion) or nested deeper than
+    any invoice is refused with UnreadableDocument naming the reason."""
+    if len(data) > MAX_XML_BYTES:
+        raise UnreadableDocument(f"{name}: XML of {len(data) / 1024 / 1024:.0f} MB, larger than the limit of "
+                                 f"{MAX_XML_BYTES // 1024 // 1024} MB; refused unread")
+    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+        raise UnreadableDocument(f"{name}: XML with a DTD or entity declarations (external entities, entity "
+                                 "expansion); an invoice has none, refused unread")
     try:
-        return etree.fromstring(data, parser=_parser())
+        root = etree.fromstring(data, parser=_parser())
     except etree.XMLSyntaxError as err:
+        if "depth" in str(err).lower():
+            raise UnreadableDocument(f"{name}: XML nested more than {MAX_XML_DEPTH} elements deep; no invoice is, "
+                                     "refused unread") from err
         raise UnreadableDocument(f"{name}: not well-formed XML ({err})") from err
+    if root.getroottree().docinfo.internalDTD is not None:
+        raise UnreadableDocument(f"{name}: XML with a DTD; an invoice has none, refused unread")
+    _check_depth(root, name)
+    return root
+
+
+def _check_depth(root: etree._Element, name: str) -> None:
+    depth, deepest = 0, 0
+    for event, _ in etree.iterwalk(root, events=("start", "end")):
+        depth += 1 if event == "start" else -1
+        if depth > deepest:
+            deepest = depth
+            if deepest > MAX_XML_DEPTH:
+                raise UnreadableDocument(f"{name}: XML nested more than {MAX_XML_DEPTH} elements deep; "
+                                         "no invoice is, refused unread")
 
 
 def _local(element: etree._Element) -> str:
@@ -139,35 +188,138 @@ def _ubl(root: etree._Element) -> dict[str, Any]:
     }
 
 
+def _decimal(raw: str | None) -> Decimal | None:
+    try:
+        return Decimal(raw.strip()) if raw and raw.strip() else None
+    except InvalidOperation:
+        return None
+
+
+def _first(element: etree._Element, *paths: str) -> etree._Element | None:
+    for path in paths:
+        found = element.find(path)
+        if found is not None and (found.text or "").strip():
+            return found
+    return None
+
+
+def _cii_lines(root: etree._Element) -> list[EInvoiceLine]:
+    """BG-25 of CII D16B (Factur-X, ZUGFeRD 2.x, XRechnung) and of ZUGFeRD 1.0's CII D14 draft."""
+    lines = []
+    for position, item in enumerate(root.iterfind(".//{*}IncludedSupplyChainTradeLineItem"), start=1):
+        quantity = _first(item, ".//{*}BilledQuantity")
+        lines.append(EInvoiceLine(
+            position=position,
+            line_id=_text(item, "{*}AssociatedDocumentLineDocument/{*}LineID"),
+            description=_text(item, "{*}SpecifiedTradeProduct/{*}Name", "{*}SpecifiedTradeProduct/{*}Description"),
+            quantity=_decimal(quantity.text) if quantity is not None else None,
+            unit=quantity.get("unitCode") if quantity is not None else None,
+            unit_price=_decimal(_text(item, ".//{*}NetPriceProductTradePrice/{*}ChargeAmount")),
+            net_amount=_decimal(_text(item, ".//{*}SpecifiedTradeSettlementLineMonetarySummation/{*}LineTotalAmount",
+                                      ".//{*}SpecifiedTradeSettlementMonetarySummation/{*}LineTotalAmount")),
+            tax_category=_text(item, ".//{*}ApplicableTradeTax/{*}CategoryCode"),
+            tax_rate=_decimal(_text(item, ".//{*}ApplicableTradeTax/{*}RateApplicablePercent",
+                                    ".//{*}ApplicableTradeTax/{*}ApplicablePercent")),
+        ))
+    return lines
+
+
+def _ubl_lines(root: etree._Element) -> list[EInvoiceLine]:
+    lines = []
+    for position, item in enumerate([*root.iterfind("{*}InvoiceLine"), *root.iterfind("{*}CreditNoteLine")], start=1):
+        quantity = _first(item, "{*}InvoicedQuantity", "{*}CreditedQuantity")
+        lines.append(EInvoiceLine(
+            position=position,
+            line_id=_text(item, "{*}ID"),
+            description=_text(item, "{*}Item/{*}Name", "{*}Item/{*}Description"),
+            quantity=_decimal(quantity.text) if quantity is not None else None,
+            unit=quantity.get("unitCode") if quantity is not None else None,
+            unit_price=_decimal(_text(item, "{*}Price/{*}PriceAmount")),
+            net_amount=_decimal(_text(item, "{*}LineExtensionAmount")),
+            tax_category=_text(item, "{*}Item/{*}ClassifiedTaxCategory/{*}ID"),
+            tax_rate=_decimal(_text(item, "{*}Item/{*}ClassifiedTaxCategory/{*}Percent")),
+        ))
+    return lines
+
+
+def invoice_syntax(root: etree._Element) -> str | None:
+    """"CII" or "UBL" for an invoice's root element, None for any other XML."""
+    local, namespace = _local(root), (etree.QName(root).namespace or "").lower()
+    if local in {"CrossIndustryInvoice", "CrossIndustryDocument"}:
+        return "CII"
+    if local in {"Invoice", "CreditNote"} and "ubl" in namespace:
+        return "UBL"
+    return None
+
+
+def profile_of(root: etree._Element) -> str | None:
+    """The specification the invoice claims to follow (BT-24: CII guideline or UBL customization id)."""
+    return _text(root, "{*}ExchangedDocumentContext/{*}GuidelineSpecifiedDocumentContextParameter/{*}ID",
+                 "{*}SpecifiedExchangedDocumentContext/{*}GuidelineSpecifiedDocumentContextParameter/{*}ID",
+                 "{*}CustomizationID")
+
+
+def einvoice_from_root(root: etree._Element, data: bytes) -> EInvoice | None:
+    """The fields and lines of a parsed UBL or CII invoice; None when the XML is some other document."""
+    syntax = invoice_syntax(root)
+    if syntax is None:
+        return None
+    values = _cii(root) if syntax == "CII" else _ubl(root)
+    lines = _cii_lines(root) if syntax == "CII" else _ubl_lines(root)
+    return EInvoice(syntax, {key: value for key, value in values.items() if value not in (None, "")},
+                    profile=profile_of(root), root=_local(root), lines=lines, xml=data)
+
+
 def read_einvoice(data: bytes, name: str) -> EInvoice | None:
     """The fields of a UBL or CII invoice; None when the XML is some other document."""
-    root = parse_xml(data, name)
-    local = _local(root)
-    if local in {"CrossIndustryInvoice", "CrossIndustryDocument"}:
-        values, syntax = _cii(root), "CII"
-    elif local in {"Invoice", "CreditNote"} and "ubl" in (etree.QName(root).namespace or "").lower():
-        values, syntax = _ubl(root), "UBL"
-    else:
-        return None
-    return EInvoice(syntax, {key: value for key, value in values.items() if value not in (None, "")})
+    return einvoice_from_root(parse_xml(data, name), data)
+
+
+def _attachment_order(document: Any) -> dict[str, int]:
+    """Attachment names by rank: those the PDF/A-3 catalogue's ``/AF`` array names first (an
+    ``/AFRelationship`` of Data, Source or Alternative before the rest), then the known names."""
+    ranks: dict[str, int] = {}
+    try:
+        kind, value = document.xref_get_key(document.pdf_catalog(), "AF")
+        if kind == "xref":  # an indirect array
+            kind, value = "array", document.xref_object(int(value.split()[0]))
+        references = [int(ref) for ref in re.findall(r"(\d+)\s+\d+\s+R", value)] if kind == "array" else []
+        for xref in references[:_MAX_ATTACHMENTS]:
+            names = [document.xref_get_key(xref, key)[1] for key in ("UF", "F")]
+            relation = document.xref_get_key(xref, "AFRelationship")[1].lstrip("/")
+            for found in names:
+                if found and found != "null":
+                    ranks.setdefault(found.strip("()"), 0 if relation in {"Data", "Source", "Alternative"} else 1)
+    except (RuntimeError, ValueError, IndexError) as err:
+        logger.debug("no /AF array read: %s", err)
+    return ranks
 
 
 def pdf_attachments(document: Any) -> list[tuple[str, bytes]]:
-    """The XML files embedded in an open pymupdf document, known e-invoice names first."""
+    """Every embedded file of an open pymupdf document that is XML, whatever it is called: those
+    the ``/AF`` relation names first, then the known e-invoice names, then the rest."""
     found = []
     try:
-        names = document.embfile_names()
+        names = document.embfile_names()[:_MAX_ATTACHMENTS]
     except (RuntimeError, ValueError):
         return []
+    ranks = _attachment_order(document)
     for attachment in names:
-        if not attachment.lower().endswith(".xml"):
-            continue
         try:
-            found.append((attachment, document.embfile_get(attachment)))
+            info = document.embfile_info(attachment)
+            if int(info.get("length") or info.get("size") or 0) > MAX_XML_BYTES:
+                logger.warning("embedded file %s is over %s bytes; not read", attachment, MAX_XML_BYTES)
+                continue
+            data = document.embfile_get(attachment)
         except (RuntimeError, ValueError) as err:
             logger.warning("embedded file %s cannot be read: %s", attachment, err)
-    found.sort(key=lambda item: item[0].lower() not in KNOWN_ATTACHMENTS)
-    return found
+            continue
+        if data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"<":
+            filename = str(info.get("ufilename") or info.get("filename") or attachment)
+            rank = min(ranks.get(filename, 9), ranks.get(attachment, 9))
+            found.append((rank, filename.lower() not in KNOWN_ATTACHMENTS, attachment, data))
+    found.sort(key=lambda item: item[:2])
+    return [(attachment, data) for _, _, attachment, data in found]
 
 
 def einvoice_in_pdf(document: Any, name: str) -> EInvoice | None:
