@@ -6,14 +6,16 @@ tables hold a row is refused, naming the tables. Every table of the source that 
 streamed in batches from one read snapshot of the SQLite file into a COPY of its table, all in
 one transaction of the target. While a table's rows stream by, its row count and checksum are
 taken; the target's rows are then read back through the same column types and fingerprinted the
-same way (`tasks.backup.database.table_fingerprint`: amounts as exact decimals, timestamps in
-UTC, JSON with sorted keys, booleans as booleans, bytes as hex), and only if every table agrees
+same way (in primary-key order, amounts as exact decimals, timestamps in UTC, JSON with sorted
+keys, booleans as booleans, bytes as bytes), and only if every table agrees
 is the copy committed, its id sequences set past the copied ids. Anything else rolls the target
 back to empty and says which table and why.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -21,7 +23,7 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
-from sqlalchemy import Column, Connection, Engine, Integer, Table, inspect, select
+from sqlalchemy import JSON, Column, Connection, Engine, Integer, Numeric, Table, inspect, select
 from sqlalchemy import table as table_clause
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -29,7 +31,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from db.migrate import current_revision, schema_state, upgrade
 from db.models import Base
 from db.session import make_engine
-from tasks.backup.database import Fingerprint, compare_fingerprints, table_fingerprint
+from tasks.backup.database import Fingerprint, compare_fingerprints
 from tasks.errors import DatabaseMoveError
 
 logger = logging.getLogger(__name__)
@@ -223,6 +225,46 @@ def _rows(connection: Connection, item: TablePlan, batch_rows: int) -> Iterator[
         yield from partition
 
 
+def _canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _canonical_decimal(value: Any) -> Any:
+    return value.normalize() if value is not None else None  # 12.30 from one side, 12.3000000000 from the other
+
+
+def _canonicalizers(columns: Sequence[Column[Any]]) -> list[Callable[[Any], Any] | None]:
+    """Per column, what makes its value read on SQLite and on PostgreSQL the same: JSON with sorted
+    keys (PostgreSQL's jsonb reorders them), an exact decimal without trailing zeros (SQLite pads
+    to the column's scale); the rest are compared as the column types read them (timestamps
+    aware in UTC, booleans, floats, dates, bytes)."""
+    found: list[Callable[[Any], Any] | None] = []
+    for column in columns:
+        kind = column.type
+        impl = getattr(kind, "impl", kind)
+        if isinstance(impl, JSON):
+            found.append(_canonical_json)
+        elif isinstance(impl, Numeric) and impl.asdecimal:
+            found.append(_canonical_decimal)
+        else:
+            found.append(None)
+    return found
+
+
+def table_fingerprint(columns: Sequence[Column[Any]], rows: Iterable[Sequence[Any]]) -> dict[str, Any]:
+    """Row count and checksum of a table's rows as they come (in primary-key order on both sides)."""
+    digest = hashlib.sha256("\x1f".join(c.name for c in columns).encode())
+    canonical = _canonicalizers(columns)
+    plain = all(c is None for c in canonical)
+    count = 0
+    for row in rows:
+        values = tuple(row) if plain else tuple(v if c is None else c(v) for c, v in zip(canonical, row))
+        digest.update(repr(values).encode("utf-8", "surrogatepass"))
+        digest.update(b"\n")
+        count += 1
+    return {"rows": count, "sha256": digest.hexdigest()}
+
+
 def copy_table(reading: Connection, writing: Connection, item: TablePlan, batch_rows: int = BATCH_ROWS,
                progress: Progress | None = None) -> dict[str, Any]:
     """COPY one table's rows into the target; returns the fingerprint of the rows read."""
@@ -230,7 +272,6 @@ def copy_table(reading: Connection, writing: Connection, item: TablePlan, batch_
     processors = [c.type.dialect_impl(dialect).bind_processor(dialect) for c in item.columns]
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(item.name), sql.SQL(", ").join(sql.Identifier(c.name) for c in item.columns))
-    names = [c.name for c in item.columns]
     cursor = writing.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         with cursor.copy(statement) as copy:
@@ -241,7 +282,7 @@ def copy_table(reading: Connection, writing: Connection, item: TablePlan, batch_
                         progress(item.name, count)
                     yield row
 
-            return table_fingerprint(names, written(_rows(reading, item, batch_rows)))
+            return table_fingerprint(item.columns, written(_rows(reading, item, batch_rows)))
     except psycopg.Error as err:
         raise DatabaseMoveError(f"table {item.name}: PostgreSQL refused a row: {_first_line(err)}; "
                                 "nothing was kept in the target") from err
@@ -251,7 +292,7 @@ def copy_table(reading: Connection, writing: Connection, item: TablePlan, batch_
 
 def fingerprint(connection: Connection, plan: list[TablePlan], batch_rows: int = BATCH_ROWS) -> Fingerprint:
     """Row count and checksum of every planned table, its values read through the models' types."""
-    return {item.name: table_fingerprint([c.name for c in item.columns], _rows(connection, item, batch_rows))
+    return {item.name: table_fingerprint(item.columns, _rows(connection, item, batch_rows))
             for item in plan}
 
 
