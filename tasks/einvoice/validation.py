@@ -10,6 +10,7 @@ DTD, no entities, bounded size and depth) before any of this runs.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
@@ -32,6 +33,7 @@ XRECHNUNG_XSLT = {"CII": ARTEFACTS / "xrechnung/xslt/XRechnung-CII-validation.xs
 CII_SCHEMA = ARTEFACTS / "en16931/cii/schema/CrossIndustryInvoice_100pD16B.xsd"
 CII_NAMESPACE = "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100"
 _SVRL = "{http://purl.oclc.org/dsdl/svrl}"
+_QUALIFIED = re.compile(r"\*:([\w.-]+)\[namespace-uri\(\)='[^']*'\]|Q\{[^}]*\}([\w.-]+)")
 _SEVERITIES = {"fatal": "fatal", "error": "fatal", "warning": "warning", "information": "information",
                "info": "information"}
 
@@ -142,8 +144,13 @@ def svrl_findings(svrl: str, layer: str) -> list[Finding]:
             if element.find(f"{_SVRL}text") is not None else ""
         flag = (element.get("flag") or element.get("role") or "fatal").lower()
         found.append(Finding(element.get("id") or "unnamed rule", _SEVERITIES.get(flag, "fatal"), message,
-                             element.get("location") or "", layer))
+                             readable_location(element.get("location") or ""), layer))
     return list(dict.fromkeys(found))
+
+
+def readable_location(location: str) -> str:
+    """An SVRL location without its namespaces: ``/CrossIndustryInvoice[1]/ExchangedDocument[1]``."""
+    return _QUALIFIED.sub(lambda match: match.group(1) or match.group(2), location)
 
 
 def _schema_findings(root: etree._Element) -> list[Finding]:
@@ -187,10 +194,13 @@ def validate_root(root: etree._Element, name: str) -> Validation:
     return result
 
 
-def validate(data: bytes, name: str) -> Validation:
-    """Validate the e-invoice in ``data``. Hostile or malformed XML raises UnreadableDocument with
+def validate_xml(data: bytes, name: str) -> Validation:
+    """Validate the e-invoice XML in ``data``. Hostile or malformed XML raises UnreadableDocument with
     the reason before any stylesheet sees it; so does XML that is no invoice."""
     return validate_root(parse_xml(data, name), name)
+
+
+validate = validate_xml
 
 
 def finding_rows(validation: Validation) -> list[dict[str, Any]]:
