@@ -1,16 +1,11 @@
-"""The parts of an .xlsx package that the row reader needs, read straight from the zip: the tabs
-(name, visibility, member), the shared strings, which cell styles show dates or durations, and
-the date system; plus Excel's column letters and date serials.
+"""The parts of an .xlsx package read before calamine reads a cell: the tabs (name, visibility,
+zip member), the date system, and a bounded pass over the shared strings (their number, their
+characters, each no longer than a cell may hold); plus Excel's column letters and cell ranges.
 
-openpyxl reads the same parts, but importing it brings numpy and PIL along (some 30 MB of a
-process that otherwise needs little more than that for a whole import), so it is only imported
-for the rare sheet its own reader must handle. `tests/tasks/workbook/test_read.py` checks that the
-values are the ones openpyxl reads.
-
-Every part is read within `tasks.workbook.limits`: the parts read whole (the workbook, its
-relationships, the styles) are a few MB at most, and the shared strings are streamed, each text
-no longer than a cell may hold, their number and their characters bounded; a part over a bound
-raises WorkbookError saying which.
+Every part is read within `tasks.workbook.limits`: the parts read whole (the workbook and its
+relationships) are a few MB at most, and the shared strings are streamed; a part over a bound
+raises WorkbookError saying which. The values themselves are read by calamine
+(`tasks.workbook.read`).
 """
 
 from __future__ import annotations
@@ -19,7 +14,6 @@ import posixpath
 import re
 import zipfile
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
 from typing import IO, Any
 from xml.etree import ElementTree
 
@@ -29,22 +23,14 @@ from tasks.workbook.limits import METADATA_PART_BYTES, Limits
 MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 RELATIONSHIPS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 OFFICE_RELATIONSHIP = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
-WINDOWS_EPOCH = datetime(1899, 12, 30)
-MAC_EPOCH = datetime(1904, 1, 1)
-BUILTIN_DATES = frozenset({14, 15, 16, 17, 18, 19, 20, 21, 22, 45, 46, 47})  # Excel's built-in number formats
-BUILTIN_DURATIONS = frozenset({46})  # [h]:mm:ss
-_QUOTED_OR_LOCALE = re.compile(r'".*?"|\[(?!hh?\]|mm?\]|ss?\])[^\]]*\]')
-_DATE_PART = re.compile(r"(?<![_\\])[dmhysDMHYS]")
-_DURATION = re.compile(r"\[hh?\](:mm(:ss(\.0*)?)?)?|\[mm?\](:ss(\.0*)?)?|\[ss?\](\.0*)?", re.I)
 
 
 @dataclass
 class Package:
     sheets: list[tuple[str, bool, str]] = field(default_factory=list)  # name, hidden, zip member
-    strings: list[str] = field(default_factory=list)
-    dates: set[int] = field(default_factory=set)  # cell style indexes that show a date or time
-    durations: set[int] = field(default_factory=set)  # ... that show a duration ([h]:mm)
-    epoch: datetime = WINDOWS_EPOCH
+    strings: int = 0  # how many shared strings there are
+    strings_member: str | None = None
+    date1904: bool = False
 
 
 def read_package(archive: zipfile.ZipFile, limits: Limits = Limits()) -> Package:
@@ -56,16 +42,15 @@ def read_package(archive: zipfile.ZipFile, limits: Limits = Limits()) -> Package
     package = Package()
     properties = workbook.find(f"{MAIN}workbookPr")
     if properties is not None and properties.get("date1904") in ("1", "true"):
-        package.epoch = MAC_EPOCH
+        package.date1904 = True
     for sheet in workbook.iter(f"{MAIN}sheet"):
         kind, member = targets.get(sheet.get(OFFICE_RELATIONSHIP) or "", ("", ""))
         if member in names and "chartsheet" not in kind:
             package.sheets.append((sheet.get("name", ""), sheet.get("state", "visible") != "visible", member))
     strings = next((m for kind, m in targets.values() if kind.endswith("/sharedStrings")), "xl/sharedStrings.xml")
     if strings in names:
-        package.strings = _shared_strings(archive, strings, limits)
-    if "xl/styles.xml" in names:
-        _styles(_parse_whole(archive, "xl/styles.xml"), package)
+        package.strings_member = strings
+        package.strings = _count_shared_strings(archive, strings, limits)
     return package
 
 
@@ -115,12 +100,11 @@ class _BoundedText:
                             "far less (a damaged or hostile file)")
 
 
-def _shared_strings(archive: zipfile.ZipFile, member: str, limits: Limits) -> list[str]:
-    """Each shared string as plain text: its own text, or its formatted runs joined (phonetic
-    hints left out)."""
-    strings: list[str] = []
+def _count_shared_strings(archive: zipfile.ZipFile, member: str, limits: Limits) -> int:
+    """How many shared strings there are, each within the length of a cell, all within the limits."""
+    strings = 0
     total = parts_in_item = length = 0
-    si, t, r = f"{MAIN}si", f"{MAIN}t", f"{MAIN}r"
+    si, t = f"{MAIN}si", f"{MAIN}t"
     with archive.open(member) as raw:
         source = _BoundedText(raw, limits.max_text_run, member)
         for _event, item in ElementTree.iterparse(source):
@@ -129,56 +113,18 @@ def _shared_strings(archive: zipfile.ZipFile, member: str, limits: Limits) -> li
                 if item.tag == t and item.text:
                     length += len(item.text)
                 if length > limits.max_cell_characters or parts_in_item > limits.max_cell_characters:
-                    raise WorkbookError(f"shared string {len(strings)} holds more than "
+                    raise WorkbookError(f"shared string {strings} holds more than "
                                         f"{limits.max_cell_characters:,} characters, more than a cell can")
                 continue
-            parts = [item.findtext(t) or ""]
-            parts += [run.findtext(t) or "" for run in item.iterfind(r)]
-            strings.append("".join(parts).replace("x005F_", ""))
+            strings += 1
             item.clear()
             total += length
             parts_in_item = length = 0
-            if len(strings) > limits.max_shared_strings or total > limits.max_shared_text:
-                raise WorkbookError(f"more than {min(len(strings), limits.max_shared_strings):,} shared strings "
+            if strings > limits.max_shared_strings or total > limits.max_shared_text:
+                raise WorkbookError(f"more than {min(strings, limits.max_shared_strings):,} shared strings "
                                     f"or {limits.max_shared_text / 1e6:.0f} MB of text (the limits: "
                                     "INVOICES_WORKBOOK__MAX_SHARED_STRINGS, __MAX_SHARED_TEXT_MB)")
     return strings
-
-
-def _styles(styles: ElementTree.Element, package: Package) -> None:
-    custom = {int(f.get("numFmtId", "-1")): f.get("formatCode", "")
-              for f in styles.iterfind(f"{MAIN}numFmts/{MAIN}numFmt")}
-    for index, style in enumerate(styles.iterfind(f"{MAIN}cellXfs/{MAIN}xf")):
-        number_format = int(style.get("numFmtId", "0"))
-        if number_format in custom:
-            code = custom[number_format].split(";")[0]
-            if _DATE_PART.search(_QUOTED_OR_LOCALE.sub("", code)):
-                package.dates.add(index)
-            if _DURATION.search(code):
-                package.durations.add(index)
-            continue
-        if number_format in BUILTIN_DATES:
-            package.dates.add(index)
-        if number_format in BUILTIN_DURATIONS:
-            package.durations.add(index)
-
-
-def from_excel(value: float, epoch: datetime, duration: bool = False) -> Any:
-    """An Excel date serial as a datetime (a time of day below 1; a timedelta for a duration)."""
-    if duration:
-        span = timedelta(days=value)
-        if span.microseconds:  # to the millisecond
-            span = timedelta(seconds=span.total_seconds() // 1, microseconds=round(span.microseconds, -3))
-        return span
-    day, fraction = divmod(value, 1)
-    diff = timedelta(milliseconds=round(fraction * 86400 * 1000))
-    if 0 <= value < 1 and diff.days == 0:
-        minutes, seconds = divmod(diff.seconds, 60)
-        hours, minutes = divmod(minutes, 60)
-        return time(hours, minutes, seconds, diff.microseconds)
-    if 0 < value < 60 and epoch == WINDOWS_EPOCH:  # Excel counts a 29 February 1900
-        day += 1
-    return epoch + timedelta(days=day) + diff
 
 
 def column_number(letters: str) -> int:
