@@ -25,6 +25,7 @@ healthy() { "$BIN/python" -c 'import sys, httpx; httpx.get(sys.argv[1] + "/healt
 
 server_pid=""
 serve_pid=""
+desk_pid=""
 stop_group() {  # stop a process group: politely, then for sure after $2 seconds
     local pid=$1 grace=$2
     [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
@@ -36,6 +37,7 @@ cleanup() {
     trap - INT TERM EXIT
     trap '' PIPE  # where the output went may be gone already (`make run | tee run.log`, Ctrl-C stops tee too)
     { echo; echo "stopping the deployments and the Prefect server"; } 2>/dev/null || true
+    stop_group "$desk_pid" 10
     stop_group "$serve_pid" 10
     stop_group "$server_pid" 20
     wait 2>/dev/null || true
@@ -61,6 +63,24 @@ else
     echo
 fi
 echo "Prefect UI: $PREFECT_UI_URL   drop folder: $("$BIN/python" -c 'from tasks.settings import get_settings; print(get_settings().inbox_dir.resolve())')"
+# The desk (the office's web app) at INVOICES_DESK__HOST:INVOICES_DESK__PORT, http://127.0.0.1:8080 by default.
+desk_address=$("$BIN/python" -c '
+from tasks.settings import get_settings
+desk = get_settings().desk
+host = "127.0.0.1" if desk.host in ("0.0.0.0", "::") else desk.host
+print("http://%s:%d" % (host, desk.port))')
+setsid "$BIN/invoices" desk &
+desk_pid=$!
+if [ -z "$("$BIN/python" -c '
+from db.session import session_scope
+from web.passwords import people_with_passwords
+with session_scope() as session:
+    print(people_with_passwords(session) or "")')" ]; then
+    echo "the desk: $desk_address/login  nobody can log in yet: open it in a browser on this machine to create the first admin"
+    echo "          (or: .venv/bin/invoices user add EMAIL --role admin --password)"
+else
+    echo "the desk: $desk_address/login"
+fi
 # Served in its own process group, so Ctrl-C stops it (and the runs it started) before the server.
 setsid "$BIN/invoices" serve &
 serve_pid=$!

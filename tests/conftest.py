@@ -32,6 +32,7 @@ pytest_plugins = [
     "tests.support.prefect_server",
     "tests.support.smtp",
     "tests.support.workbook_fixtures",
+    "tests.support.desk",
 ]
 
 POSTGRES_ADMIN_URL = os.environ.get(

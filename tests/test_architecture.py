@@ -7,7 +7,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("tasks", "flows", "db", "notifications", "deployments")
+PACKAGES = ("tasks", "flows", "db", "notifications", "deployments", "web")
 
 
 def _modules() -> dict[str, Path]:
