@@ -30,11 +30,15 @@ def _amount_role(label: str) -> str | None:
 def _amount_lines(reader: Reader) -> dict[str, list[Found]]:
     """Summary amounts. A line is read left to right as (label words, amount) pairs; a label
     with no amount after it on its line takes the amount just below it (header rows)."""
-    roles: dict[str, list[Found]] = {"net": [], "tax": [], "total": []}
+    roles: dict[str, list[Found]] = {"net": [], "tax": [], "total": [], "tendered": [], "change": []}
     for index, line in enumerate(reader.lines):
         label, label_cells = "", []
         whole = reader.joined[index]
         if labels.NOT_AMOUNT.search(whole):
+            continue
+        handed = _tendered_or_change(reader, index)
+        if handed is not None:
+            roles[handed[0]].append(handed[1])
             continue
         columns = _column_totals(reader, index) or _values_under_headings(reader, index)
         if columns:
@@ -46,6 +50,8 @@ def _amount_lines(reader: Reader) -> dict[str, list[Found]]:
             amounts = [a for a in find_amounts(cell.text) if not _PAGE_NUMBER.search(folded[: a[1]])]
             if amounts and find_dates(cell.text):
                 amounts = []
+            if amounts and _debris_before_amount(cell.text, amounts[-1], line, position):
+                amounts = []  # "SUMME [31 | EUR | 152,00": OCR debris beside the label, the amount after it
             if amounts and _BASE.search(folded[: amounts[-1][1]]) and _amount_follows(line, position):
                 amounts = []  # "VAT 7 % on 320.00 | 22.40": the base belongs to the label
             if not amounts:
@@ -74,6 +80,39 @@ def _amount_lines(reader: Reader) -> dict[str, list[Found]]:
             if below is not None and below.line is not line:
                 roles[role].append(below)
     return roles
+
+
+_CENTS = re.compile(r"[.,]\d{2}\)?-?$")
+_CURRENCY_ONLY = re.compile(r"^\W*(?:[A-Z]{3}|[€£$¥])?\W*$")
+
+
+def _debris_before_amount(text: str, amount: tuple[Decimal, int, int], line: Line, position: int) -> bool:
+    """Whether a whole number in a label's cell is no amount because the rest of the line holds
+    one with cents after nothing but a currency ("SUMME [31 | EUR | 152,00")."""
+    if _CENTS.search(text[amount[1] : amount[2]]):
+        return False
+    later = line.cells[position + 1 :]
+    for index, cell in enumerate(later):
+        found = find_amounts(cell.text)
+        if found:
+            words = " ".join(c.text for c in later[:index]) + " " + cell.text[: found[0][1]]
+            return bool(_CENTS.search(cell.text[found[0][1] : found[0][2]])) and bool(_CURRENCY_ONLY.match(words))
+    return False
+
+
+def _tendered_or_change(reader: Reader, index: int) -> tuple[str, Found] | None:
+    """("tendered" | "change", its amount) for a till receipt's line of the money handed over
+    ("BARGELD 40,00", "Cash 50.00") or of the change ("ZURÜCK 15,77"); None for any other line."""
+    whole = reader.joined[index]
+    role = "change" if labels.CHANGE.search(whole) else "tendered" if labels.TENDERED.search(whole) else None
+    if role is None or labels.TOTAL_STRONG.search(whole):
+        return None
+    line = reader.lines[index]
+    amounts = [(value, cell) for cell in line.cells for value, _, _ in find_amounts(cell.text)]
+    if len(amounts) != 1:
+        return None
+    value, cell = amounts[0]
+    return role, Found(value, 1.0, line, cell)
 
 
 def _column_totals(reader: Reader, index: int) -> list[tuple[str, Found]] | None:
@@ -178,20 +217,40 @@ def only_amount(text: str) -> Decimal | None:
     return found[-1][0] if len(found) == 1 and not find_dates(text) else None
 
 
+def _handed_over(roles: dict[str, list[Found]]) -> Decimal | None:
+    """What a till receipt's money handed over less its change comes to (the total paid), when it
+    prints one of each."""
+    tendered, change = roles["tendered"], roles["change"]
+    if len(tendered) == 1 and len(change) == 1 and tendered[0].value > abs(change[0].value):
+        return tendered[0].value - abs(change[0].value)  # "Rückgeld -2,84": the change printed negative
+    return None
+
+
 def amount_fields(reader: Reader) -> dict[str, FieldValue]:
     roles = _amount_lines(reader)
     nets, taxes, totals = roles["net"], roles["tax"], roles["total"]
+    if any(t.value for t in totals):  # "Summe 0,00" beside "zu zahlen 7,16": a nil total is no candidate
+        totals = [t for t in totals if t.value]
+    paid = _handed_over(roles)
+    # Where no net is labelled, a total printed beside a larger one may be the subtotal ("Summe
+    # 2'420.00 | MwSt. 186.35 | Rechnungstotal 2'606.35"): a candidate for the net, taken only
+    # where net + tax = total.
+    subtotals = [] if nets else [t for t in totals if any(o.value > t.value for o in totals)]
     best: tuple[float, Found | None, list[Found], Found | None] | None = None
     tax_options: list[list[Found]] = [[t] for t in taxes] + ([taxes] if len(taxes) > 1 else []) + [[]]
     for total in totals or [None]:
-        for net in nets or [None]:
+        for net in (nets or [None]) + subtotals:
             for tax in tax_options:
-                if total is None and net is None:
+                if total is None and net is None or net is total:
                     continue
                 tax_sum = sum((t.value for t in tax), Decimal("0"))
                 consistent = (total is not None and net is not None and tax
                               and abs(net.value + tax_sum - total.value) <= Decimal("0.01"))
+                if net in subtotals and net not in nets and not consistent:
+                    continue
                 score = 3.0 if consistent else 0.0
+                if paid is not None and total is not None and total.value == paid:
+                    score += 2.0  # the receipt's cash handed over less the change confirms it
                 score += sum(1 for part in (total, net) if part) + (0.5 if tax else 0)
                 score += 0.1 * reader.lines.index(total.line) / max(len(reader.lines), 1) if total else 0
                 if best is None or score > best[0]:

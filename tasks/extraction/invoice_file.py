@@ -77,7 +77,11 @@ def _looks_like_invoice(fields: dict[str, FieldValue], text: str) -> bool:
         return True
     from tasks.language.words import fold
 
-    return bool(labels.INVOICE_WORDS.search(fold(text))) and ("total" in fields or "invoice_number" in fields)
+    folded = fold(text)
+    if labels.INVOICE_WORDS.search(folded) and ("total" in fields or "invoice_number" in fields):
+        return True
+    # A till receipt: a total and the day it was paid, in a receipt's words.
+    return "total" in fields and "issue_date" in fields and bool(labels.RECEIPT_WORDS.search(folded))
 
 
 def understand_file(path: Path, name: str, ocr: OcrSettings, templates: list[Template] | None = None,

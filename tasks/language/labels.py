@@ -125,6 +125,7 @@ TOTAL_STRONG = _any(
     r"\bincl(?:uding|\.|usive|usief)?\b", r"\binkl\b\.?", r"\bttc\b", r"\btvac\b", r"\bbrutto", r"\bgross\b", r"\bnet\s*a\s*payer\b",
     r"\b(?:amount|balance|total)\s*(?:due|payable|to\s*pay)\b", r"\bgrand\s*total\b", r"\binvoice\s*(?:total|amount)\b",
     r"\bzu\s*zahlen(?:de[rn]?)?\b", r"\b(?:rechnungs|end|gesamt|zahl)betrag\b", r"\bgesamtsumme\b", r"\ba\s*payer\b",
+    r"\b(?:rechnungs|gesamt|end)total\b", r"\bendsumme\b",
     r"\bmontant\s*(?:total|du)\b", r"\btotaal\s*(?:bedrag|te\s*betalen)\b", r"\bte\s*betalen\b", r"\btotaalbedrag\b",
 )
 NET = _any(
@@ -156,12 +157,25 @@ ITEM_HEADER = re.compile(
 )
 NOT_AMOUNT = re.compile(r"\b(?:iban|bic|swift|account|konto|compte|rekening|tel|phone|fax|telefon|intracom\w*|siret|siren|"
                         r"kvk|hrb|registre|handelsregister|amtsgericht)\b")
+# What a till receipt prints after its total: the money handed over and the change given back.
+# Neither is the total; the total is what was handed over less the change.
+TENDERED = _any(
+    r"^(?:cash|bar|bargeld|gegeben|given|tendered|amount\s*tendered|espece?s|montant\s*recu|contant)\b",
+    r"\b(?:cash|amount)\s*tendered\b",
+)
+CHANGE = _any(
+    r"^(?:change|change\s*due|your\s*change|zuruck|ruckgeld|wechselgeld|rendu|monnaie(?:\s*rendue)?|wisselgeld|terug)\b",
+)
 TOTAL = _any(r"\btotal\b", r"\bgesamt\b", r"\bsumme\b", r"\btotaal\b", r"\bmontant\b", r"\bamount\b", r"\bbetrag\b")
 
 CREDIT_NOTE = re.compile(
     r"\bcredit\s*(?:note|memo)\b|\bgutschrift\b|\brechnungskorrektur\b|\bstornorechnung\b|\bavoir\b|"
     r"\bnote\s*de\s*credit\b|\bfacture\s*d'?avoir\b|\bcreditnota\b|\bcreditfactuur\b"
 )
+# The words of a till receipt, which names itself no invoice: its total, its cash and change lines.
+RECEIPT_WORDS = re.compile(
+    r"\b(?:receipt|cash|change|subtotal|thank\s*you|kassenbon|kassenbeleg|beleg|bon|summe|zu\s*zahlen|bar|bargeld|"
+    r"ruckgeld|gegeben|kartenzahlung|ticket|recu|especes|rendu|kassabon|kasbon|contant|wisselgeld)\b")
 INVOICE_WORDS = re.compile(r"\b(?:invoice|rechnung|facture|factuur|credit\s*note|gutschrift|avoir|creditnota|bill)\b")
 
 LANGUAGE_WORDS = {
