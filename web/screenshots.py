@@ -44,7 +44,7 @@ def _sample_pdf(folder: Path, counterparty: str, number: str, total: str, curren
 def _sample_office(folder: Path) -> int:
     """Invoices from real PDFs (stored and read as intake does), some paid, one to review."""
     from db.models import Invoice, User
-    from flows.process_document import read_one
+    from flows.process_document import process_document
     from tasks.documents.intake import ingest_bytes
     from tasks.invoices.records import find_invoice, update_invoice
     from web.accounts import set_password
@@ -60,7 +60,7 @@ def _sample_office(folder: Path) -> int:
         pdf = _sample_pdf(folder, counterparty, number, total, currency, today + timedelta(days=days))
         with session_scope() as session:
             stored = ingest_bytes(session, settings.documents_dir, pdf.read_bytes(), pdf.name, "upload")
-        read_one(stored.document_id, False, steps=False)
+        process_document(document_id=stored.document_id)
         with session_scope() as session:
             invoice = find_invoice(session, counterparty, number) or session.query(Invoice).filter_by(
                 document_id=stored.document_id).first()

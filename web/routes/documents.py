@@ -20,11 +20,11 @@ from tasks.settings import get_settings
 router = APIRouter()
 INLINE_TYPES = {"application/pdf", "image/png", "image/jpeg", "image/gif", "image/webp"}
 SERVED_KINDS = {"pdf", "image", "xml"}
-_UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def safe_name(name: str, default_suffix: str) -> str:
-    """A download name with letters, digits, dots, dashes and spaces only."""
+    """A download name with letters, digits, dots, dashes and underscores only."""
     folded = unicodedata.normalize("NFKD", Path(name.replace("\\", "/")).name).encode("ascii", "ignore").decode()
     cleaned = _UNSAFE.sub("_", folded).strip(" ._")[:100] or "document"
     return cleaned if "." in cleaned else cleaned + default_suffix
