@@ -154,3 +154,39 @@ def test_hostile_xml_is_refused_with_its_reason_and_kept(settings):
         document = session.get(Document, document_id)
         assert document.status == "failed" and "refused unread" in document.error
         assert path_in_store(settings.documents_dir, document.storage_path).read_bytes() == hostile
+
+
+def test_xml_invoices_from_the_drop_folder_are_read_with_their_lines(settings):
+    from flows.ingest_folder import ingest_folder
+
+    settings.inbox_dir.mkdir(parents=True)
+    (settings.inbox_dir / "XRechnung 2024-17.xml").write_bytes(
+        (DATA / "xrechnung" / "ubl-inv" / "ubl-inv-br-de-1-test.xml").read_bytes())
+    credit_note = (DATA / "xrechnung" / "ubl-cn" / "ubl-cn-br-de-1-test.xml").read_bytes()
+    (settings.inbox_dir / "gutschrift.xml").write_bytes(credit_note.replace(b"<cbc:ID>1234567<", b"<cbc:ID>GS-7<", 1))
+    assert ingest_folder()["stored"] == 2
+    with session_scope() as session:
+        invoices = session.scalars(select(Invoice).order_by(Invoice.is_credit_note)).all()
+        assert [i.is_credit_note for i in invoices] == [False, True]
+        for invoice in invoices:
+            assert session.scalars(select(InvoiceLine).where(InvoiceLine.invoice_id == invoice.id)).all()
+        assert {d.original_name for d in session.scalars(select(Document)) if d.kind == "pdf"} == {
+            "XRechnung 2024-17.xml.de.pdf", "gutschrift.xml.de.pdf"}
+
+
+def test_xml_invoices_by_mail_are_read_with_their_lines(settings, dovecot, monkeypatch):
+    from tasks.mail.imap_poll import poll_account
+    from tests.support.dovecot import configure
+    from tests.support.mails import invoice_mail
+
+    user = dovecot.add_user()
+    configured = configure(monkeypatch, [dovecot.account("billing", user)])
+    with dovecot.mailbox(user) as box:
+        box.append(invoice_mail("Rechnung", [("rechnung.xml", EXAMPLE.read_bytes())]), "INBOX")
+    assert poll_account(configured.imap.accounts[0], configured).documents == 2  # the message and its XML
+    with session_scope() as session:
+        [document] = [d for d in session.scalars(select(Document)) if d.kind == "xml"]
+    outcome = process_document(document_id=document.id)
+    assert outcome["status"] == "processed" and outcome["number"] == "12115118"
+    with session_scope() as session:
+        assert len(session.scalars(select(InvoiceLine)).all()) == 20
