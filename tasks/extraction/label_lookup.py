@@ -101,9 +101,18 @@ _NUMBER_PREFIX = re.compile(r"[A-Z]{2,4}")
 _DIGIT_GROUP = re.compile(r"\d{2,8}")
 
 
+_LEADING_GROUP = re.compile(r"\d{1,3}")
+_THOUSANDS_GROUP = re.compile(r"\d{3}")
+
+
 def _spaced_number(tokens: list[str]) -> str | None:
     """A number printed as a capital-letter prefix and groups of digits ("INV 2024 117",
-    "BR 2024 0588127"), as it stands; None when the tokens do not start that way."""
+    "BR 2024 0588127"), or as digits in groups of three ("N° 12 345 678 901"), as it stands;
+    None when the tokens do not start that way."""
+    if tokens and _LEADING_GROUP.fullmatch(tokens[0]):
+        groups = [t.rstrip(".,;)") for t in tokens[1:6]]
+        count = next((i for i, t in enumerate(groups) if not _THOUSANDS_GROUP.fullmatch(t)), len(groups))
+        return " ".join([tokens[0], *groups[:count]]) if count >= 2 else None
     if not tokens or not _NUMBER_PREFIX.fullmatch(tokens[0]):
         return None
     groups = []

@@ -12,6 +12,7 @@ import re
 from collections import Counter
 from difflib import SequenceMatcher
 
+from tasks.extraction.domains import domain_keys, is_address, name_spelled_by, spelled_by
 from tasks.extraction.label_lookup import Reader
 from tasks.extraction.model import FieldValue, Found
 from tasks.language import labels
@@ -183,6 +184,8 @@ def _vendor(reader: Reader, block: Block) -> FieldValue | None:
                 score += 1.0
             candidates.append((score, name, line, position))
     candidates += _headline_names(reader, block, first_page, height * 0.25, median)
+    keys = domain_keys(line.text for index, line in enumerate(reader.lines) if index not in block)
+    candidates = [(s + (1.0 if spelled_by(n, keys) else 0.0), n, ln, p) for s, n, ln, p in candidates]
     if candidates:
         spelling = {fold_in_place(n): n for _, n, _, _ in reversed(candidates)}
         family = _name_families(names + Counter(spelling.keys()))
@@ -201,15 +204,49 @@ def _vendor(reader: Reader, block: Block) -> FieldValue | None:
             if fuller is not None:
                 name, line, position = spelling.get(family[fold_in_place(fuller[1])], fuller[1]), fuller[2], fuller[3]
         confidence = 0.9 if score >= 2.5 else 0.75
+        if keys and not spelled_by(name, keys):
+            # A legal name printed once that the page's own domain does not spell, beside a name the
+            # domain spells printed again and again ("ALEXINUX SARL" over "Bouygues Telecom" and
+            # bouyguestelecom.fr): the customer's name in an unlabelled address window.
+            spelled = _spelled_name(reader, block, keys)
+            if spelled is not None and counts[family[fold_in_place(name)]] <= 1 and _printed(reader, spelled) >= 2:
+                return spelled
+        elif keys:
+            confidence = 0.9
         return reader.value(Found(name, confidence, line, line.cells[position]))
-    # No legal form anywhere: the largest words near the top of the first page.
+    # No legal form anywhere: the largest words near the top of the first page, a name its own
+    # web or e-mail domain spells first.
     top = [(line.size, index, line) for index, line in enumerate(reader.lines[:15])
            if line.page == first_page and not in_block(block, index, line.cells[0]) and line.y0 < height * 0.35]
+    for _, index, line in top:
+        text = line.cells[0].text.strip()
+        if _plain_name(text) and spelled_by(text, keys):
+            return reader.value(Found(text, 0.85, line, line.cells[0]))
+    spelled = _spelled_name(reader, block, keys)
+    if spelled is not None:
+        return spelled
     for _, index, line in sorted(top, key=lambda item: (-item[0], item[1])):
         text = line.cells[0].text.strip()
         if _plain_name(text):
             return reader.value(Found(text, 0.55, line, line.cells[0]))
     return None
+
+
+def _spelled_name(reader: Reader, block: Block, keys: list[str]) -> FieldValue | None:
+    """The name the page's own web or e-mail domain spells, as printed outside the customer's block."""
+    cells = [(line, cell) for index, line in enumerate(reader.lines) for cell in line.cells
+             if not in_block(block, index, cell)]
+    spelled = name_spelled_by((cell.text for _, cell in cells), keys, _plain_name)
+    if spelled is None:
+        return None
+    line, cell = next((line, cell) for line, cell in cells if spelled in cell.text)
+    return reader.value(Found(spelled, 0.8, line, cell))
+
+
+def _printed(reader: Reader, name: FieldValue) -> int:
+    """How many lines print ``name``."""
+    key = fold_in_place(str(name.value))
+    return sum(key in " ".join(folded) for folded in reader.folded)
 
 
 _WORD = re.compile(r"\w+")
@@ -246,9 +283,9 @@ def _plain_name(text: str) -> bool:
     """Whether a line could be a business name written without a legal form (not a field's
     label such as "Leistungsdatum")."""
     folded = fold_in_place(text)
-    return (Reader.words(text) == text and not re.search(r"\d", text) and len(text.split()) <= 6
+    return (Reader.words(text) == text and not re.search(r"\d|@|://|\bwww\.|:\s", text) and len(text.split()) <= 6
             and not labels.INVOICE_WORDS.search(folded) and not labels.CREDIT_NOTE.search(folded)
-            and not labels.CUSTOMER.search(folded)
+            and not labels.CUSTOMER.search(folded) and not is_address(text)
             and not _FIELD_NOUN.search(folded))
 
 

@@ -9,7 +9,7 @@ from itertools import islice, product
 
 _VAT_RE = re.compile(
     r"\b(ATU|BE|BG|CY|CZ|DE|DK|EE|EL|GR|ES|FI|FR|GB|XI|HR|HU|IE|IT|LT|LU|LV|MT|NL|PL|PT|RO|SE|SI|SK|CHE)"
-    r"[\s.-]?([0-9A-Z](?:[0-9A-Z]|(?<=[\dOILSB])[\s.-](?=[\dOILSB])){6,16})"
+    r"(?:\s?-\s?|[\s.])?([0-9A-Z](?:[0-9A-Z]|(?<=[\dOILSB])(?:\s?-\s?|[\s.])(?=[\dOILSB])){6,16})"
 )
 
 
@@ -33,7 +33,10 @@ def normalise_vat(candidate: str) -> str | None:
 def find_vat_ids(text: str) -> list[tuple[str, int, bool]]:
     """VAT-id-shaped strings: (compact id, position, valid checksum)."""
     found = []
-    for match in _VAT_RE.finditer(text.upper()):
+    upper = "".join(c.upper() if len(c.upper()) == 1 else c for c in text)  # "ﬃ" stays one character
+    for match in _VAT_RE.finditer(upper):
+        if not text[match.start(1) : match.end(1)].isupper():
+            continue  # "capital de 1 549 961 789,50": a word, not a country's prefix printed in capitals
         raw = re.sub(r"[\s.-]", "", match.group(0))
         # A longer match may have swallowed the next word; try shrinking it.
         for end in range(len(raw), max(7, len(raw) - 6), -1):

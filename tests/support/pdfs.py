@@ -22,3 +22,14 @@ def encrypted_pdf(lines: list[str], password: str = "open-sesame") -> bytes:
     data = document.tobytes(encryption=pymupdf.PDF_ENCRYPT_AES_256, user_pw=password, owner_pw=password + "!")
     document.close()
     return data
+
+
+def html_pdf(html: str) -> bytes:
+    """An A4 PDF drawn from HTML by pymupdf's HTML engine (tables set as a real invoice sets them)."""
+    import io
+
+    from tests.support.layouts import draw_html
+
+    buffer = io.BytesIO()
+    draw_html(f'<html><body style="font-family: sans-serif; font-size: 9.5pt">{html}</body></html>', buffer)
+    return buffer.getvalue()

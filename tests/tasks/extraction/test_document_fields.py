@@ -24,7 +24,7 @@ from tasks.language.terms import payment_terms_days
 from tasks.settings import OcrSettings, get_settings
 from tests.support.corpus_fixtures import corpus_cases, mismatches
 from tests.support.einvoices import CII, UBL_CREDIT_NOTE
-from tests.support.pdfs import encrypted_pdf, text_pdf
+from tests.support.pdfs import encrypted_pdf, html_pdf, text_pdf
 
 OCR = OcrSettings()
 
@@ -209,17 +209,6 @@ def test_templates_check_says_which_template_matches_and_why(tmp_path, cli_env):
 def test_the_example_templates_load():
     names = {t.name for t in load_yaml_templates(Path(__file__).resolve().parents[3] / "templates")}
     assert {"example-telecom", "example-supplier-credit-notes"} <= names
-
-
-def html_pdf(html: str) -> bytes:
-    """An A4 PDF drawn from HTML by pymupdf's HTML engine (tables set as a real invoice sets them)."""
-    import io
-
-    from tests.support.layouts import draw_html
-
-    buffer = io.BytesIO()
-    draw_html(f'<html><body style="font-family: sans-serif; font-size: 9.5pt">{html}</body></html>', buffer)
-    return buffer.getvalue()
 
 
 def test_the_label_next_to_an_amount_decides_its_role():
