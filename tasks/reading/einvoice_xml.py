@@ -203,41 +203,49 @@ def _first(element: etree._Element, *paths: str) -> etree._Element | None:
     return None
 
 
-def _cii_lines(root: etree._Element) -> list[EInvoiceLine]:
-    """BG-25 of CII D16B (Factur-X, ZUGFeRD 2.x, XRechnung) and of ZUGFeRD 1.0's CII D14 draft."""
-    lines = []
-    for position, item in enumerate(root.iterfind(".//{*}IncludedSupplyChainTradeLineItem"), start=1):
-        quantity = _first(item, ".//{*}BilledQuantity")
-        lines.append(EInvoiceLine(
-            position=position,
-            line_id=_text(item, "{*}AssociatedDocumentLineDocument/{*}LineID"),
-            description=_text(item, "{*}SpecifiedTradeProduct/{*}Name", "{*}SpecifiedTradeProduct/{*}Description"),
-            quantity=_decimal(quantity.text) if quantity is not None else None,
-            unit=quantity.get("unitCode") if quantity is not None else None,
-            unit_price=_decimal(_text(item, ".//{*}NetPriceProductTradePrice/{*}ChargeAmount")),
-            net_amount=_decimal(_text(item, ".//{*}SpecifiedTradeSettlementLineMonetarySummation/{*}LineTotalAmount",
-                                      ".//{*}SpecifiedTradeSettlementMonetarySummation/{*}LineTotalAmount")),
-            tax_category=_text(item, ".//{*}ApplicableTradeTax/{*}CategoryCode"),
-            tax_rate=_decimal(_text(item, ".//{*}ApplicableTradeTax/{*}RateApplicablePercent",
-                                    ".//{*}ApplicableTradeTax/{*}ApplicablePercent")),
-        ))
-    return lines
+# Where each line field is, per syntax (the first path that has a value wins).
+_LINE_PATHS: dict[str, dict[str, tuple[str, ...]]] = {
+    "CII": {  # CII D16B (Factur-X, ZUGFeRD 2.x, XRechnung) and ZUGFeRD 1.0's CII draft
+        "items": (".//{*}IncludedSupplyChainTradeLineItem",),
+        "quantity": (".//{*}BilledQuantity",),
+        "line_id": ("{*}AssociatedDocumentLineDocument/{*}LineID",),
+        "description": ("{*}SpecifiedTradeProduct/{*}Name", "{*}SpecifiedTradeProduct/{*}Description"),
+        "unit_price": (".//{*}NetPriceProductTradePrice/{*}ChargeAmount",),
+        "net_amount": (".//{*}SpecifiedTradeSettlementLineMonetarySummation/{*}LineTotalAmount",
+                       ".//{*}SpecifiedTradeSettlementMonetarySummation/{*}LineTotalAmount"),
+        "tax_category": (".//{*}ApplicableTradeTax/{*}CategoryCode",),
+        "tax_rate": (".//{*}ApplicableTradeTax/{*}RateApplicablePercent", ".//{*}ApplicableTradeTax/{*}ApplicablePercent"),
+    },
+    "UBL": {  # UBL 2.1 Invoice and CreditNote
+        "items": ("{*}InvoiceLine", "{*}CreditNoteLine"),
+        "quantity": ("{*}InvoicedQuantity", "{*}CreditedQuantity"),
+        "line_id": ("{*}ID",),
+        "description": ("{*}Item/{*}Name", "{*}Item/{*}Description"),
+        "unit_price": ("{*}Price/{*}PriceAmount",),
+        "net_amount": ("{*}LineExtensionAmount",),
+        "tax_category": ("{*}Item/{*}ClassifiedTaxCategory/{*}ID",),
+        "tax_rate": ("{*}Item/{*}ClassifiedTaxCategory/{*}Percent",),
+    },
+}
 
 
-def _ubl_lines(root: etree._Element) -> list[EInvoiceLine]:
+def read_lines(root: etree._Element, syntax: str) -> list[EInvoiceLine]:
+    """BG-25, every invoice line, in the order of the document."""
+    paths = _LINE_PATHS[syntax]
+    items = [item for path in paths["items"] for item in root.iterfind(path)]
     lines = []
-    for position, item in enumerate([*root.iterfind("{*}InvoiceLine"), *root.iterfind("{*}CreditNoteLine")], start=1):
-        quantity = _first(item, "{*}InvoicedQuantity", "{*}CreditedQuantity")
+    for position, item in enumerate(items, start=1):
+        quantity = _first(item, *paths["quantity"])
         lines.append(EInvoiceLine(
             position=position,
-            line_id=_text(item, "{*}ID"),
-            description=_text(item, "{*}Item/{*}Name", "{*}Item/{*}Description"),
+            line_id=_text(item, *paths["line_id"]),
+            description=_text(item, *paths["description"]),
             quantity=_decimal(quantity.text) if quantity is not None else None,
             unit=quantity.get("unitCode") if quantity is not None else None,
-            unit_price=_decimal(_text(item, "{*}Price/{*}PriceAmount")),
-            net_amount=_decimal(_text(item, "{*}LineExtensionAmount")),
-            tax_category=_text(item, "{*}Item/{*}ClassifiedTaxCategory/{*}ID"),
-            tax_rate=_decimal(_text(item, "{*}Item/{*}ClassifiedTaxCategory/{*}Percent")),
+            unit_price=_decimal(_text(item, *paths["unit_price"])),
+            net_amount=_decimal(_text(item, *paths["net_amount"])),
+            tax_category=_text(item, *paths["tax_category"]),
+            tax_rate=_decimal(_text(item, *paths["tax_rate"])),
         ))
     return lines
 
@@ -265,7 +273,7 @@ def einvoice_from_root(root: etree._Element, data: bytes) -> EInvoice | None:
     if syntax is None:
         return None
     values = _cii(root) if syntax == "CII" else _ubl(root)
-    lines = _cii_lines(root) if syntax == "CII" else _ubl_lines(root)
+    lines = read_lines(root, syntax)
     return EInvoice(syntax, {key: value for key, value in values.items() if value not in (None, "")},
                     profile=profile_of(root), root=_local(root), lines=lines, xml=data)
 
