@@ -21,6 +21,7 @@ from sqlalchemy import Integer, Text, bindparam, case, func, select, text, updat
 from sqlalchemy.orm import Session
 
 from db.models import Document, DocumentStatus, Invoice, InvoiceStatus
+from tasks.einvoice.documents import einvoice_check, held_for_review
 from tasks.extraction.invoice_file import Understanding
 from tasks.extraction.templates import Template
 from tasks.invoices.column_fits import misfit, text_limit
@@ -237,7 +238,8 @@ def save_result(session: Session, document_id: int, result: Understanding, actor
         return {"document_id": document_id, "name": name, "status": "not_invoice", "reason": reason}
     name = _finish_document(session, document_id, result, DocumentStatus.PROCESSED.value, None)
     counterparty, number, values = invoice_values(result, document_id)
-    values = check_vendor(session, counterparty, values)
+    einvoice = einvoice_check(session, document_id, result.text_source)  # validated; a hybrid's page against its XML
+    values = held_for_review(check_vendor(session, counterparty, values), einvoice)
     written = create_invoice(session, counterparty, number, values, actor=actor, flow_run_id=flow_run_id,
                              document_id=document_id)
     if written is None:  # seen before: update it, or only link the file
@@ -245,10 +247,13 @@ def save_result(session: Session, document_id: int, result: Understanding, actor
         values = _over_existing(existing, values)
         written = write_invoice(session, existing, counterparty, number, values, actor=actor,
                                 flow_run_id=flow_run_id, document_id=document_id)
+    if einvoice is not None:  # its lines, findings and (an XML file's) readable rendering
+        einvoice.store(session, written.invoice_id)
     return {"document_id": document_id, "name": name, "status": "processed", "invoice_id": written.invoice_id,
             "outcome": written.outcome, "counterparty": counterparty, "number": number,
             "confidence": result.confidence, "needs_review": bool(values.get("needs_review", False)),
-            "reason": "; ".join(values.get("review_reasons", []))}
+            "reason": "; ".join(values.get("review_reasons", [])),
+            **({"einvoice": einvoice.summary()} if einvoice is not None else {})}
 
 
 def mark_failed(session: Session, document_id: int, reason: str) -> None:
