@@ -15,7 +15,7 @@ from db.models import Invoice, InvoiceAssignment, InvoiceStatus, User
 from tasks.errors import InvoiceAutomationError
 from tasks.invoices.payments import PaymentResult, record_payment
 from tasks.invoices.records import record_audit, update_invoice
-from tasks.invoices.review import ReviewOutcome, apply_review
+from tasks.invoices.review import REVIEWABLE_STATUSES, ReviewOutcome, apply_review
 
 # action -> the statuses it may start from
 STATUS_ACTIONS: dict[str, tuple[str, ...]] = {
@@ -52,6 +52,10 @@ def add_note(session: Session, invoice: Invoice, line: str, actor: str) -> None:
 
 
 def correct(session: Session, invoice_id: int, answer: dict[str, Any], actor: str, remember: bool) -> ReviewOutcome:
+    """Save corrected fields; the invoice keeps its status (one that waited for review opens)."""
+    invoice = invoice_or_error(session, invoice_id)
+    if invoice.status in REVIEWABLE_STATUSES:
+        answer = {"status": invoice.status, **answer}
     return apply_review(session, invoice_id, answer, actor, remember)
 
 

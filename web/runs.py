@@ -28,6 +28,7 @@ class RunView:
     state_type: str  # SCHEDULED, PENDING, RUNNING, COMPLETED, FAILED, CRASHED, CANCELLED ...
     started: datetime | None
     url: str
+    parameters: dict[str, Any]
 
     @property
     def finished(self) -> bool:
@@ -46,7 +47,7 @@ def _view(settings: Settings, run: Any, deployment: str) -> RunView:
     state = run.state
     return RunView(str(run.id), run.name, deployment, state.name if state else "Unknown",
                    state.type.value if state else "UNKNOWN", run.start_time or run.expected_start_time,
-                   run_url(settings, str(run.id)))
+                   run_url(settings, str(run.id)), dict(run.parameters or {}))
 
 
 def _client(settings: Settings):  # type: ignore[no-untyped-def]
