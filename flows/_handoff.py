@@ -1,61 +1,150 @@
 """Hand new documents on to the step that reads them, by kind.
 
 Intake (drop folder and mailbox) calls ``hand_over`` with the ids of the documents it just
-stored; each kind goes to the flow that understands it. Documents an earlier run left unread
+stored; each kind goes to the step that understands it. Documents an earlier run left unread
 (its intake stopped before handing them on, or its read stopped half-way) go along with them.
+
+Documents are read as a batch: a ``process-document`` task run each, several at once (one per
+core: a scan's tesseract runs beside the others'), in the intake's own process, or, with
+``INVOICES_WORKERS__TASK_WORKERS``, on the work pool's task workers (`invoices read-worker`).
+Each document is red on its own when it fails; the batch's table artifact shows what each became.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from typing import Any
 
-from prefect.settings import temporary_settings
+from prefect import get_run_logger
+from prefect.task_runners import ThreadPoolTaskRunner
 from sqlalchemy import select
 
 from db.models import Document, DocumentStatus
 from db.session import session_scope
+from tasks.documents import reading_batch
 from tasks.documents.filetypes import WORKBOOK_KIND
 from tasks.documents.processing import left_unread
+from tasks.operations.run_reports import publish_table
+from tasks.reading.ocr import worker_count
 from tasks.reading.registry import READABLE_KINDS
 from tasks.settings import get_settings
 
+# How often a batch on the task workers looks at its documents' states (a database read).
+POLL_SECONDS = 0.2
+READ_STATES = {DocumentStatus.PROCESSED.value, DocumentStatus.NOT_INVOICE.value}
 
-def readers_by_kind() -> dict[str, Callable[[int], Any]]:
-    """Kind of document -> the flow (or function) that reads one document by id."""
-    from flows.process_document import process_document
 
-    def read(document_id: int) -> Any:
-        # a document that cannot be read fails its own run (and is marked failed), not the intake run
-        return process_document(document_id=document_id, return_state=True)
+def read_batch(document_ids: list[int]) -> dict[str, int]:
+    """Read ``document_ids`` (a task run each) and publish the batch's table; returns how many
+    were read and how many failed."""
+    if not document_ids:
+        return {}
+    if get_settings().workers.task_workers:
+        on_task_workers(document_ids)
+    else:
+        in_this_process(document_ids)
+    rows = reading_batch.batch_rows(document_ids)
+    counts: dict[str, int] = {}
+    for row in rows:
+        outcome = "read" if row["state"] in READ_STATES else "failed"
+        counts[outcome] = counts.get(outcome, 0) + 1
+    publish_table("documents-read", rows, f"{counts.get('read', 0)} of {len(rows)} documents read, "
+                  f"{counts.get('failed', 0)} not")
+    return counts
 
-    def consolidate(document_id: int) -> Any:
-        from flows.consolidate_workbook import consolidate_workbook
 
-        # a workbook that cannot be read fails its own run (and the document), not the intake run
-        return consolidate_workbook(document_id=document_id, return_state=True)
+def in_this_process(document_ids: list[int]) -> None:
+    """A task run per document, ``documents_at_once`` of them at the same time (one per core)."""
+    from flows.process_document import read_document_run
 
-    return {**dict.fromkeys(READABLE_KINDS, read), WORKBOOK_KIND: consolidate}
+    at_once = get_settings().workers.documents_at_once or worker_count(get_settings().ocr.workers)
+    with ThreadPoolTaskRunner(max_workers=min(at_once, len(document_ids))) as runner:
+        futures = [runner.submit(read_document_run, parameters={"document_id": i}) for i in document_ids]
+        for future in futures:
+            future.wait()
+
+
+def on_task_workers(document_ids: list[int]) -> None:
+    """A task run per document for the task workers to take; waits until each document is read.
+
+    A document whose read stopped renewing its claim (its worker was killed) is handed on again,
+    and so is one still unclaimed while a document handed on after it was taken more than a lease
+    ago (the server hands them out in order: a worker took it and died before claiming it). The
+    claim makes sure one read only saves it."""
+    from flows.process_document import read_document_run
+
+    logger = get_run_logger()
+    lease = timedelta(seconds=get_settings().workers.claim_lease_seconds)
+    order: dict[int, int] = {}
+    for document_id in document_ids:
+        read_document_run.delay(document_id=document_id)
+        order[document_id] = len(order)
+    taken_at: dict[int, float] = {}  # when each was first seen taken, by this process's clock
+    last_check = time.monotonic()
+    while True:
+        now = time.monotonic()
+        status = reading_batch.statuses(document_ids)
+        for document_id, state in status.items():
+            if state != DocumentStatus.STORED.value:
+                taken_at.setdefault(document_id, now)
+        waiting = [i for i, state in status.items() if state in reading_batch.UNFINISHED]
+        if not waiting:
+            return
+        if now - last_check < lease.total_seconds() / 3:
+            time.sleep(POLL_SECONDS)
+            continue
+        last_check = now
+        again = set(reading_batch.release_dead_claims(waiting, lease))
+        again |= _skipped_in_the_queue(status, order, taken_at, now - lease.total_seconds())
+        for document_id in sorted(again, key=order.__getitem__):
+            logger.warning("document %s: its read stopped on its worker; handed on again", document_id)
+            read_document_run.delay(document_id=document_id)
+            order[document_id] = max(order.values()) + 1
+            taken_at.pop(document_id, None)
+
+
+def _skipped_in_the_queue(status: dict[int, str], order: dict[int, int], taken_at: dict[int, float],
+                          before: float) -> set[int]:
+    """Documents still stored while one handed on after them was taken before ``before``."""
+    taken_long_ago = [order[i] for i, at in taken_at.items() if at < before]
+    if not taken_long_ago:
+        return set()
+    latest = max(taken_long_ago)
+    return {i for i, state in status.items() if state == DocumentStatus.STORED.value and order[i] < latest}
+
+
+def consolidate_each(document_ids: list[int]) -> dict[str, int]:
+    """A run of consolidate-workbook per workbook: one that cannot be read fails its own run (and
+    the document), not the intake run."""
+    from flows.consolidate_workbook import consolidate_workbook
+
+    counts: dict[str, int] = {}
+    with nested_run_settings():
+        for document_id in document_ids:
+            state = consolidate_workbook(document_id=document_id, return_state=True)
+            outcome = "read" if state.is_completed() else "failed"
+            counts[outcome] = counts.get(outcome, 0) + 1
+    return counts
 
 
 def nested_run_settings():  # type: ignore[no-untyped-def]
-    """Prefect settings for the documents' runs inside the intake run: no flow-run heartbeats of
-    their own. The intake run's heartbeats already say the process is alive; and a run with
-    heartbeats waits, when it ends, for its heartbeat thread to wake from its one-second sleep,
-    which cost every document about 0.8 s, more than reading it. (Entered once for all of them:
-    each entry builds Prefect's settings anew, about 0.1 s.)"""
+    """Prefect settings for flow runs inside the intake run: no flow-run heartbeats of their own.
+    The intake run's heartbeats already say the process is alive; and a run with heartbeats
+    waits, when it ends, for its heartbeat thread to wake from its one-second sleep."""
+    from prefect.settings import temporary_settings
+
     return temporary_settings(updates={"flows.heartbeat_frequency": None})
 
 
-def hand_over(document_ids: list[int]) -> dict[str, int]:
-    """Run the reading step for each new, stored document and for each one an earlier run left
-    unread; returns how many were read or failed (and, as ``left_unread``, how many of them an
-    earlier run had left).
+def readers_by_kind() -> dict[str, Callable[[list[int]], dict[str, int]]]:
+    """Kind of document -> the step that reads a batch of them by id."""
+    return {**dict.fromkeys(READABLE_KINDS, read_batch), WORKBOOK_KIND: consolidate_each}
 
-    Each document is read in its own flow run, so one that fails is visible (red) on its own and
-    never stops the intake that found it.
-    """
+
+def hand_over(document_ids: list[int]) -> dict[str, int]:
+    """Read each new, stored document and each one an earlier run left unread; returns how many
+    were read or failed (and, as ``left_unread``, how many of them an earlier run had left)."""
     handlers = readers_by_kind()
     reread_after = timedelta(minutes=get_settings().ocr.reread_after_minutes)
     with session_scope() as session:
@@ -68,15 +157,15 @@ def hand_over(document_ids: list[int]) -> dict[str, int]:
         rows = session.execute(
             select(Document.id, Document.kind).where(
                 Document.id.in_(document_ids), Document.status == DocumentStatus.STORED.value
-            )
+            ).order_by(Document.id)
         ).all()
+    batches: dict[Callable[[list[int]], dict[str, int]], list[int]] = {}
+    for document_id, kind in rows:
+        handler = handlers.get(kind)
+        if handler is not None:
+            batches.setdefault(handler, []).append(document_id)
     counts: dict[str, int] = {"left_unread": len(behind)} if behind else {}
-    with nested_run_settings():
-        for document_id, kind in rows:
-            handler = handlers.get(kind)
-            if handler is None:
-                continue
-            state = handler(document_id)
-            outcome = "read" if state.is_completed() else "failed"
-            counts[outcome] = counts.get(outcome, 0) + 1
+    for handler, ids in batches.items():
+        for outcome, number in handler(ids).items():
+            counts[outcome] = counts.get(outcome, 0) + number
     return counts

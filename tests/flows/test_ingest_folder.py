@@ -1,3 +1,4 @@
+import json
 import os
 import re
 from pathlib import Path
@@ -170,45 +171,51 @@ def test_documents_an_earlier_run_left_unread_are_read_by_the_next_intake_run(se
     assert status[just_stored] == ("stored", None)
 
 
-def _flow_run_events(client, run_ids: set[str]) -> list[tuple[str, str]]:
-    """(event, flow run id) of every flow-run event the server has recorded for ``run_ids``."""
-    body = {"filter": {"event": {"prefix": ["prefect.flow-run."]},
-                       "resource": {"id": [f"prefect.flow-run.{i}" for i in run_ids]}}, "limit": 50}
-    events = client.request("POST", "/events/filter", json=body).json()["events"]
-    return [(e["event"], e["resource"]["prefect.resource.id"].removeprefix("prefect.flow-run.")) for e in events]
-
-
-def test_each_documents_run_inside_the_intake_run_sends_no_heartbeats_of_its_own(settings):
-    """The intake run's heartbeats stand for the runs it starts; a document's run with its own
-    would wait at its end for its heartbeat thread."""
+def test_each_document_is_a_task_run_of_the_intake_run_and_a_failing_one_is_red_on_its_own(settings):
+    """A batch: one process-document task run per document inside the intake run (no flow run
+    each), the unreadable one Failed while the others complete, and a table of the batch."""
     import time
 
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterFlowRunId,
         FlowRunFilter,
+        FlowRunFilterId,
         FlowRunFilterParentFlowRunId,
     )
 
     settings.inbox_dir.mkdir(parents=True)
-    for n in (1, 2):
+    for n in (1, 2, 3):
         (settings.inbox_dir / f"invoice-{n}.pdf").write_bytes(
-            text_pdf(["ACME Tools GmbH", f"Rechnung Nr. HB-{n}", "Datum 02.05.2024", "Gesamtbetrag 119,00 EUR"]))
+            text_pdf(["ACME Tools GmbH", f"Rechnung Nr. TR-{n}", "Datum 02.05.2024", "Gesamtbetrag 119,00 EUR"]))
+    (settings.inbox_dir / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40)
     state = ingest_folder(return_state=True)
     assert state.is_completed()
-    parent = str(state.state_details.flow_run_id)
+    parent = state.state_details.flow_run_id
     with get_client(sync_client=True) as client:
-        children = {str(run.id) for run in client.read_flow_runs(
-            flow_run_filter=FlowRunFilter(parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[parent])))}
-        assert len(children) == 2
+        assert client.read_flow_runs(flow_run_filter=FlowRunFilter(
+            parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[parent]))) == []
         deadline = time.monotonic() + 60
-        while True:  # events are recorded by the server a moment after they are sent
-            events = _flow_run_events(client, {parent, *children})
-            completed = {run for event, run in events if event == "prefect.flow-run.Completed"}
-            if ("prefect.flow-run.heartbeat", parent) in events and children <= completed:
+        while True:  # task run states reach the server as events, a moment after they happen
+            runs = {run.name: run.state_type.value if run.state_type else None for run in client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[parent])))
+                if run.name.startswith("process-document-")}
+            if len(runs) == 4 and None not in runs.values() and "RUNNING" not in runs.values():
                 break
-            assert time.monotonic() < deadline, events
+            assert time.monotonic() < deadline, runs
             time.sleep(0.5)
-    assert [run for event, run in events if event == "prefect.flow-run.heartbeat" and run in children] == []
+        [table] = [a for a in client.read_artifacts(artifact_filter=ArtifactFilter(
+            flow_run_id=ArtifactFilterFlowRunId(any_=[parent]))) if a.key == "documents-read"]
+    ids = {d.original_name: d.id for d in _documents()}
+    assert runs == {f"process-document-{ids['broken.png']}": "FAILED",
+                    **{f"process-document-{ids[f'invoice-{n}.pdf']}": "COMPLETED" for n in (1, 2, 3)}}
+    rows = {row["name"]: row for row in (json.loads(table.data) if isinstance(table.data, str) else table.data)}
+    assert rows["broken.png"]["state"] == "failed" and "not a readable image" in rows["broken.png"]["reason"]
+    for n in (1, 2, 3):
+        row = rows[f"invoice-{n}.pdf"]
+        assert (row["state"], row["vendor"], row["number"], row["total"]) == (
+            "processed", "ACME Tools GmbH", f"TR-{n}", "119.00 EUR"), row
 
 
 def _artifact_markdown(flow_run_id) -> str:
