@@ -14,8 +14,8 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* \
  && pip install --no-cache-dir uv \
  && useradd --create-home --uid 1000 app \
- && mkdir -p /data/documents /data/inbox /backups \
- && chown app:app /data /data/documents /data/inbox /backups
+ && mkdir -p /data/documents /data/inbox /data/task-runs /backups \
+ && chown app:app /data /data/documents /data/inbox /data/task-runs /backups
 # Every volume path exists here and belongs to the worker's uid 1000, so that a named volume
 # mounted on it is created with that owner (Docker copies the image's owner into a new volume).
 
