@@ -27,8 +27,25 @@ def _currency_tables() -> tuple[frozenset[str], dict[str, str]]:
             if symbol != code:
                 symbols.setdefault(symbol, code)
     symbols.update({"€": "EUR", "£": "GBP", "¥": "JPY", "Fr.": "CHF", "SFr.": "CHF", "US$": "USD", "C$": "CAD",
-                    "A$": "AUD"})
+                    "A$": "AUD", "₹": "INR"})
     return codes, symbols
+
+
+# Symbols written in letters, read only as a word of their own beside an amount ("Kč 1.000",
+# "Rs. 450", "RM 12.50", "12,99 zł"): elsewhere they are ordinary words or parts of them.
+_WORD_SYMBOLS = {"Kč": "CZK", "Rs": "INR", "Rs.": "INR", "RM": "MYR", "zł": "PLN", "Ft": "HUF", "lei": "RON",
+                 "R$": "BRL"}
+_WORD_SYMBOL_RE = re.compile(
+    r"(?<![^\W\d_])(" + "|".join(re.escape(k) for k in sorted(_WORD_SYMBOLS, key=len, reverse=True)) + r")(?![^\W\d_])")
+
+
+def _word_symbols(text: str) -> list[tuple[int, str]]:
+    found = []
+    for match in _WORD_SYMBOL_RE.finditer(text):
+        before, after = text[max(0, match.start(1) - 2) : match.start(1)], text[match.end(1) : match.end(1) + 2]
+        if re.search(r"\d\s?$", before) or re.match(r"\s?\d", after):
+            found.append((match.start(1), _WORD_SYMBOLS[match.group(1)]))
+    return found
 
 
 _CODE_RE = re.compile(r"(?<![A-Za-z])([A-Z]{3})(?![A-Za-z])")
@@ -52,6 +69,7 @@ def currencies_in(text: str) -> list[str]:
                 if not (symbol == "$" and start > 0 and text[start - 1].isalpha()):
                     found.append((start, code))
                 start = text.find(symbol, start + len(symbol))
+    found += _word_symbols(text)
     return [code for _, code in sorted(found)]
 
 

@@ -1,4 +1,5 @@
-"""The words invoices use for their fields, in English, German, French and Dutch.
+"""The words invoices use for their fields, in English, German, French and Dutch (and the common
+labels of Spanish and Czech invoices).
 
 Patterns are matched against text folded to lowercase without accents (``tasks.language.words.fold``),
 so "Fälligkeitsdatum", "FALLIGKEITSDATUM" and "Échéance" / "echeance" read alike. A label may be
@@ -27,10 +28,14 @@ INVOICE_NUMBER = _any(
     r"\b(?:numero|n\s?[°º'’*]|no|num\.?)\s*(?:de\s*(?:la\s*)?)?(?:facture|l'?avoir|avoir)\b", rf"\bfacture\s*{_NO}",
     rf"\bavoir\s*{_NO}",
     rf"\bfactuur\s*-?\s*{_NO}", r"\bfactuurnr\b\.?", rf"\bcreditnota\s*-?\s*{_NO}",
+    # Spanish and Czech: "Número de factura", "Factura N.º", "Faktura č.", "Číslo faktury"
+    r"\b(?:numero|n\.?\s?[°º])\s*de\s*factura\b", rf"\bfactura\s*{_NO}", r"\bfaktura\s*(?:c\.|cislo\b)",
+    r"\bcislo\s*(?:faktury|dokladu)\b", r"\bvariabilni\s*symbol\b",
 )
 # A document title followed by its number ("INVOICE INV-0042", "Rechnung 2024-17"): weaker.
 # Matched only at the start of a cell (``Reader.labelled(..., cell_start=True)``).
-TITLE_NUMBER = re.compile(r"(?:tax\s*)?(?:invoice|[a-z]*rechnung|honorarnote|gutschrift|facture|avoir|factuur|creditnota)\b\s*[:#]?")
+TITLE_NUMBER = re.compile(
+    r"(?:tax\s*)?(?:invoice|[a-z]*rechnung|honorarnote|gutschrift|facture|avoir|factuur|creditnota|factura|faktura)\b\s*[:#]?")
 # The number of another invoice the document refers to ("Storno zu Rechnung Nr.", "credit note for
 # invoice no.", "concerne facture n°", "creditnota bij factuur nr."): words just before the label.
 OTHER_INVOICE = re.compile(
@@ -44,15 +49,17 @@ ISSUE_DATE = _any(
     r"\bbilling\s*date\b", r"\brechnungsdatum\b", r"\bbelegdatum\b", r"\bausstellungsdatum\b",
     r"\bdate\s*(?:de\s*(?:la\s*)?)?factur(?:e|ation)\b", r"\bdate\s*d'?\s*emission\b", r"\bfactuurdatum\b",
     r"\bdatum\s*factuur\b",
+    r"\bfecha\s*(?:de\s*)?(?:la\s*)?(?:factura|emision|expedicion)\b", r"\bdatum\s*(?:vydani|vystaveni)\b",
     # "Facture 2024-1107 du 07/11/2024", "Rechnung 17 vom 05.01.2024", "Invoice 42 of 5 May 2024"
     r"\b(?:invoice|rechnung|facture|factuur)\b[^:\n]{0,30}?\s(?:du|vom|of|dated|van)\b",
 )
-GENERIC_DATE = re.compile(r"\b(?:date|datum|dated|le)\b")
+GENERIC_DATE = re.compile(r"\b(?:date|datum|dated|le|fecha)\b")
 NOT_ISSUE_DATE = re.compile(
     r"due|delivery|deliver|ship|order|period|service|valid|payment|paid|print|"
     r"fallig|liefer|leistung|bestell|zahl|auftrag|"
     r"echeance|livraison|commande|paiement|prestation|"
-    r"verval|lever|bestel|betaal|betaling|uiterste|regler|avant|before|voor\b"
+    r"verval|lever|bestel|betaal|betaling|uiterste|regler|avant|before|voor\b|"
+    r"vencimiento|entrega|pedido|splatnost|plneni|dodani"
 )
 DUE_DATE = _any(
     r"\bdue\s*(?:date|on|by)?\b", r"\bpayment\s*due(?:\s*date)?\b", r"\bdate\s*due\b", r"\bpay(?:able)?\s*(?:by|before)\b",
@@ -64,6 +71,7 @@ DUE_DATE = _any(
     r"\b(?:uberweisen|zahlen|begleichen|bezahlen)\b.{0,30}?\bbis\s*(?:spatestens\s*)?(?:zum\s*)?(?=\s*\d)",
     r"\b(?:pay|paid|settle)\b.{0,30}?\b(?:by|before|no\s*later\s*than)\b(?=\s*\d)",
     r"\b(?:regler|payer|verser)\b.{0,30}?\bavant\s*(?:le\s*)?(?=\s*\d)",
+    r"\bfecha\s*de\s*vencimiento\b", r"\bvencimiento\b(?!\s*en\b)", r"\bdatum\s*splatnosti\b", r"\bsplatnost\b",
 )
 TERMS_CONTEXT = re.compile(
     r"terms|payable|payment|net\s*\d|within|receipt|"
@@ -97,6 +105,7 @@ CUSTOMER = _any(
     r"\bclient\b(?!\s*(?:no|nr|n°|number|id|ref))", r"\brechnungsempfanger\b", r"\brechnungsadresse\b", r"\bkunde\b(?!n)", r"\bempfanger\b",
     r"\bleistungsempfanger\b",
     r"\bfacture\s*a\b", r"\badresse\s*de\s*facturation\b", r"\bfactuur\s*aan\b", r"\bgefactureerd\s*aan\b", r"\bklant\b(?!nummer)",
+    r"\b(?:cobrar|facturar)\s*a\b", r"\bcliente\b(?!\s*(?:no|n°|numero|id))", r"\bkupujici\b", r"\bodberatel\b",
 )
 # A delivery address: the customer's too, read only to keep its names from being the vendor's.
 DELIVERY_ADDRESS = _any(
@@ -108,6 +117,7 @@ VENDOR = _any(
     r"\bissued\s*by\b", r"\blieferant\b(?!en)", r"\bverkaufer\b", r"\brechnungssteller\b", r"\bfournisseur\b", r"\bvendeur\b",
     r"\bemetteur\b", r"\bleverancier\b", r"\bverkoper\b",
     r"\bsold\s*by\b", r"\bverkauft\s*(?:von|durch)\b", r"\bvendu\s*par\b", r"\bverkocht\s*door\b",
+    r"\bprodejce\b", r"\bdodavatel\b", r"\bproveedor\b", r"\bemisor\b",
 )
 # The label of the customer's own VAT id, just before it ("N° TVA client :", "UID Kunde:", "Your VAT no."):
 # that id is never the vendor's.
@@ -127,6 +137,8 @@ TOTAL_STRONG = _any(
     r"\bzu\s*zahlen(?:de[rn]?)?\b", r"\b(?:rechnungs|end|gesamt|zahl)betrag\b", r"\bgesamtsumme\b", r"\ba\s*payer\b",
     r"\b(?:rechnungs|gesamt|end)total\b", r"\bendsumme\b",
     r"\bmontant\s*(?:total|du)\b", r"\btotaal\s*(?:bedrag|te\s*betalen)\b", r"\bte\s*betalen\b", r"\btotaalbedrag\b",
+    r"\bsaldo\s*adeudado\b", r"\btotal\s*(?:a\s*pagar|factura)\b", r"\bimporte\s*total\b", r"\bk\s*uhrade\b",
+    r"\bcelkem\s*s\s*dph\b",
 )
 NET = _any(
     r"\bsub\s*-?\s*total\b", r"\bnet(?:t)?\s*(?:amount|total|value|price)?\b", r"\btotal\s*net\b", r"\bexcl(?:uding|usive)?\b",
@@ -134,9 +146,10 @@ NET = _any(
     r"\b(?:hors|avant)\s*(?:tva|taxes?)\b", r"\bzonder\s*btw\b", r"\bzwischensumme\b", r"\bnetto",
     r"\bexkl\b", r"\bohne\s*(?:mwst|ust)\b", r"\bwarenwert\b", r"\bh\.?\s?t\.?(?![a-z])", r"\bhors\s*tax", r"\bsous\s*-?\s*total\b",
     r"\bsubtotaal\b", r"\bbase\s*(?:imposable|ht)\b", r"\bmaatstaf\s*van\s*heffing\b", r"\bhtva\b", r"\bexclusief\b",
+    r"\btotal\s*parcial\b", r"\bbase\s*imponible\b", r"\bbez\s*(?:dane|dph)\b", r"\bzaklad\s*dane\b",
 )
 TAX = re.compile(
-    r"\b(?:vat|tax|sales\s*tax|gst|hst|pst|qst|tps|tvq|mwst|ust|umsatzsteuer|mehrwertsteuer|versicherungs?steuer|steuer|tva|t\.v\.a|btw|iva)(?![a-z])"
+    r"\b(?:vat|tax|sales\s*tax|gst|hst|pst|qst|tps|tvq|mwst|ust|umsatzsteuer|mehrwertsteuer|versicherungs?steuer|steuer|tva|t\.v\.a|btw|iva|impuestos?|dph)(?![a-z])"
     r"(?!\s*[-.]?\s*(?:id|no|nr|number|reg|nummer|identification|registration|ident|n°|intracom|num)\b)"
 )
 # A statement that the invoice charges no VAT (small business, exempt supply, reverse charge):
@@ -166,7 +179,8 @@ TENDERED = _any(
 CHANGE = _any(
     r"^(?:change|change\s*due|your\s*change|zuruck|ruckgeld|wechselgeld|rendu|monnaie(?:\s*rendue)?|wisselgeld|terug)\b",
 )
-TOTAL = _any(r"\btotal\b", r"\bgesamt\b", r"\bsumme\b", r"\btotaal\b", r"\bmontant\b", r"\bamount\b", r"\bbetrag\b")
+TOTAL = _any(r"\btotal\b", r"\bgesamt\b", r"\bsumme\b", r"\btotaal\b", r"\bmontant\b", r"\bamount\b", r"\bbetrag\b",
+             r"\bimporte\b", r"\bcelkem\b")
 
 CREDIT_NOTE = re.compile(
     r"\bcredit\s*(?:note|memo)\b|\bgutschrift\b|\brechnungskorrektur\b|\bstornorechnung\b|\bavoir\b|"
@@ -176,7 +190,8 @@ CREDIT_NOTE = re.compile(
 RECEIPT_WORDS = re.compile(
     r"\b(?:receipt|cash|change|subtotal|thank\s*you|kassenbon|kassenbeleg|beleg|bon|summe|zu\s*zahlen|bar|bargeld|"
     r"ruckgeld|gegeben|kartenzahlung|ticket|recu|especes|rendu|kassabon|kasbon|contant|wisselgeld)\b")
-INVOICE_WORDS = re.compile(r"\b(?:invoice|rechnung|facture|factuur|credit\s*note|gutschrift|avoir|creditnota|bill)\b")
+INVOICE_WORDS = re.compile(
+    r"\b(?:invoice|rechnung|facture|factuur|credit\s*note|gutschrift|avoir|creditnota|bill|factura|faktura)\b")
 
 LANGUAGE_WORDS = {
     "en": re.compile(r"\b(?:invoice|total|amount|due|date|vat|tax|payment|bill|subtotal|terms|thank)\b"),
