@@ -67,8 +67,11 @@ def search_condition(dialect: str, words: str) -> ColumnElement[bool] | None:
     words = words.strip()[:200]
     if not words:
         return None
-    conditions = [column.icontains(words, autoescape=True)
-                  for column in (Invoice.number, Invoice.counterparty, Invoice.customer_name, Invoice.reference)]
+    columns = (Invoice.number, Invoice.counterparty, Invoice.customer_name, Invoice.reference)
+    if dialect == "postgresql":
+        conditions = [column.icontains(words, autoescape=True) for column in columns]
+    else:  # SQLite's LIKE ignores case already (its lower() knows no more letters than LIKE does)
+        conditions = [column.contains(words, autoescape=True) for column in columns]
     in_text = matching_text(dialect, words)
     if in_text is not None:
         conditions.append(in_text)
