@@ -31,6 +31,7 @@ from tasks.settings import get_settings
 logger = logging.getLogger(__name__)
 
 RENDERING = "rendering-pdf"
+SHOWN = 200  # lines and findings in a run's summary (all of them are stored)
 
 
 @dataclass
@@ -71,16 +72,17 @@ class EInvoiceCheck:
     def summary(self) -> dict[str, Any]:
         """For the run's outcome and artifact: plain values only."""
         validation = self.validation
+        lines = self.carried.einvoice.lines if self.carried else []
         return {
             "syntax": validation.profile.syntax if validation else None,
             "profile": validation.profile.name if validation else None,
             "valid": validation.valid if validation else None,
             "checked": list(validation.checked) if validation else [],
             "findings": [{"rule": f.rule, "severity": f.severity, "message": f.message, "location": f.location}
-                         for f in self.findings],
+                         for f in self.findings[:SHOWN]], "finding_count": len(self.findings),
             "refused": self.refused,
             "rendering_document_id": self.rendering_id,
-            "lines": [_plain_line(line) for line in (self.carried.einvoice.lines if self.carried else [])],
+            "lines": [_plain_line(line) for line in lines[:SHOWN]], "line_count": len(lines),
         }
 
 

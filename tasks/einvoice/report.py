@@ -21,9 +21,16 @@ def einvoice_report(summary: dict[str, Any] | None) -> list[str]:
                    f"{'valid' if summary['valid'] else 'not valid'} (checked: {plain(', '.join(summary['checked']))})")
     parts = ["", verdict]
     if summary.get("findings"):
-        parts += ["", markdown_table(summary["findings"], ["rule", "severity", "message", "location"])]
+        parts += ["", f"Findings ({_count(summary, 'findings')}):", "",
+                  markdown_table(summary["findings"], ["rule", "severity", "message", "location"])]
     if summary.get("lines"):
-        parts += ["", f"Invoice lines ({len(summary['lines'])}):", "", markdown_table(summary["lines"], LINE_COLUMNS)]
+        parts += ["", f"Invoice lines ({_count(summary, 'lines')}):", "", markdown_table(summary["lines"], LINE_COLUMNS)]
     if summary.get("rendering_document_id"):
         parts += ["", f"Readable rendering: document {plain(summary['rendering_document_id'])} (PDF, made from the XML)"]
     return parts
+
+
+def _count(summary: dict[str, Any], key: str) -> str:
+    """How many there are, and how many are shown when not all."""
+    total, shown = summary.get(f"{key[:-1]}_count", len(summary[key])), len(summary[key])
+    return str(total) if total == shown else f"{total}, the first {shown} shown"
