@@ -78,7 +78,8 @@ def parse_xml(data: bytes, name: str) -> etree._Element:
             raise UnreadableDocument(f"{name}: XML nested more than {MAX_XML_DEPTH} elements deep; no invoice is, "
                                      "refused unread") from err
         raise UnreadableDocument(f"{name}: not well-formed XML ({err})") from err
-    if root.getroottree().docinfo.internalDTD is not None:
+    docinfo = root.getroottree().docinfo
+    if docinfo.internalDTD is not None or docinfo.doctype:  # one in another encoding than the bytes looked for
         raise UnreadableDocument(f"{name}: XML with a DTD; an invoice has none, refused unread")
     _check_depth(root, name)
     return root

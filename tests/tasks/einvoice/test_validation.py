@@ -111,6 +111,8 @@ HOSTILE = {
                         + b"".join(b'<!ENTITY %s "%s">' % (bytes([98 + i]), (b"&%s;" % bytes([97 + i])) * 10)
                                    for i in range(8))
                         + b']><Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2">&i;</Invoice>',
+    "a DTD in UTF-16": ('<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE r SYSTEM "http://127.0.0.9/r.dtd">'
+                        '<Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"/>').encode("utf-16"),
     "deep nesting": b'<Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2">' + b"<a>" * 5000
                     + b"</a>" * 5000 + b"</Invoice>",
     "a 100 MB file": b'<Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"><Note>'
