@@ -51,6 +51,11 @@ def document_link(settings: Settings, document: Document | None) -> str | None:
     return (Path(settings.documents_dir) / document.storage_path).resolve().as_uri()
 
 
+def invoice_page(settings: Settings, invoice_id: int) -> str:
+    """The invoice's page at the desk (its document beside its fields), at the desk's public address."""
+    return f"{settings.desk.public_url.rstrip('/')}/invoices/{invoice_id}"
+
+
 def _load(session: Session, invoice_ids: list[int]) -> tuple[dict[int, Invoice], dict[int, Document]]:
     invoices: dict[int, Invoice] = {}
     for start in range(0, len(invoice_ids), 1000):
@@ -84,6 +89,7 @@ def item_context(settings: Settings, invoice: Invoice, level: int, today: date, 
         "needs_review": invoice.needs_review or invoice.status == InvoiceStatus.NEEDS_REVIEW.value,
         "reference": invoice.reference,
         "link": document_link(settings, document),
+        "page": invoice_page(settings, invoice.id),
     }
 
 

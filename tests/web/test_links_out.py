@@ -1,0 +1,19 @@
+"""Reminder e-mails link to the invoice's page at the desk (its public address from the settings)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from db.session import session_scope
+from tasks.reminders.digest import Addressee, render_digest
+from tests.support.desk import add_invoice
+
+
+def test_the_reminder_digest_links_to_the_invoices_page_at_the_desk(settings, monkeypatch):
+    settings.desk.public_url = "https://desk.example.com/"
+    invoice = add_invoice("L-1", "Linked GmbH", due_date=date(2026, 3, 1))
+    with session_scope() as session:
+        email = render_digest(settings, session, Addressee("ann@example.com", "Ann", "de_DE"), [(invoice, 1)],
+                              date(2026, 3, 2))
+    assert f"https://desk.example.com/invoices/{invoice}" in email.text
+    assert f'href="https://desk.example.com/invoices/{invoice}"' in email.html
