@@ -1,5 +1,5 @@
 """`invoices einvoice check FILE... [--json]`: is an e-invoice valid as the law asks (EN 16931 and
-the CIUS it claims)? Nothing is stored."""
+the CIUS it claims), and does a hybrid PDF's page say what its XML says? Nothing is stored."""
 
 from __future__ import annotations
 
@@ -18,15 +18,19 @@ err_console = Console(stderr=True)
 def _check(path: Path) -> dict[str, Any]:
     """The JSON record of one file; a file that cannot be checked has ``error`` and ``valid`` null."""
     from tasks.einvoice.carrier import carried_einvoice
+    from tasks.einvoice.page_check import page_against_xml, page_findings
     from tasks.einvoice.validation import validate_xml
     from tasks.errors import InvoiceAutomationError
 
     record: dict[str, Any] = {"file": str(path), "syntax": None, "profile": None, "valid": None, "errors": [],
                               "warnings": []}
     try:
-        carried = carried_einvoice(path.read_bytes(), str(path))
+        data = path.read_bytes()
+        carried = carried_einvoice(data, str(path))
         validation = validate_xml(carried.einvoice.xml, str(path) + (f" ({carried.attachment})"
                                                                     if carried.attachment else ""))
+        if carried.carrier == "pdf":  # the page against its XML
+            validation.findings += page_findings(page_against_xml(data, str(path), carried.einvoice))
     except (InvoiceAutomationError, OSError) as err:
         return {**record, "error": str(err)}
     return {**validation.as_json(str(path)), "carrier": carried.carrier, "attachment": carried.attachment,

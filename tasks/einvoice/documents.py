@@ -20,7 +20,7 @@ from db.models import Document, DocumentStatus, InvoiceStatus
 from tasks.documents.intake import ingest_bytes
 from tasks.documents.store import path_in_store
 from tasks.einvoice.carrier import Carried, carried_einvoice
-from tasks.einvoice.page_check import page_against_xml
+from tasks.einvoice.page_check import page_against_xml, page_findings
 from tasks.einvoice.records import derived_document, link_derived, store_findings, store_lines
 from tasks.einvoice.render import language_for_country, render
 from tasks.einvoice.validation import Finding, Validation, validate_xml
@@ -55,7 +55,7 @@ class EInvoiceCheck:
     @property
     def findings(self) -> list[Finding]:
         found = list(self.validation.findings) if self.validation else []
-        return found + [Finding("PAGE-XML", "fatal", reason, "page 1", "page") for reason in self.page_reasons]
+        return found + page_findings(self.page_reasons)
 
     def store(self, session: Session, invoice_id: int, documents_dir: Path | None = None,
               language: str | None = None) -> None:

@@ -10,6 +10,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from tasks.einvoice.validation import Finding
 from tasks.errors import UnreadableDocument
 from tasks.extraction.document_fields import extract_fields
 from tasks.reading.einvoice_xml import EInvoice
@@ -72,3 +73,8 @@ def page_against_xml(data: bytes, name: str, einvoice: EInvoice) -> list[str]:
         return disagreements(page_fields(data, name), einvoice, name)
     except UnreadableDocument as err:
         return [str(err)]
+
+
+def page_findings(reasons: list[str]) -> list[Finding]:
+    """The disagreements as findings: warnings (the XML itself may be valid), each one a review reason."""
+    return [Finding("PAGE-XML", "warning", reason, "the PDF's pages", "page") for reason in reasons]

@@ -27,7 +27,8 @@ def test_check_json_gives_one_object_per_file_and_goes_on_after_a_bad_one(tmp_pa
     broken = DATA / "xrechnung" / "ubl-inv" / "ubl-inv-br-de-18-wrong-whitespace.xml"
     good = DATA / "en16931" / "cii" / "CII_example1.xml"
     (tmp_path / "notes.txt").write_text("not an invoice\n")
-    (tmp_path / "hybrid.pdf").write_bytes(hybrid_pdf(good.read_bytes(), ["Invoice 471102"], attachment="anhang.xml"))
+    (tmp_path / "hybrid.pdf").write_bytes(hybrid_pdf(good.read_bytes(), ["INVOICE", "Invoice No: 12115118",
+                                                                          "Total: 260.33 EUR"], attachment="anhang.xml"))
     run = _invoices(tmp_path, "einvoice", "check", "--json", str(broken), "notes.txt", str(good), "hybrid.pdf")
     assert run.returncode == 1  # one is not valid
     records = [json.loads(line) for line in run.stdout.splitlines()]
@@ -41,6 +42,8 @@ def test_check_json_gives_one_object_per_file_and_goes_on_after_a_bad_one(tmp_pa
     assert bad["valid"] is None and "notes.txt" in bad["error"]
     assert valid["valid"] is True and valid["errors"] == [] and valid["profile"] == "EN 16931"
     assert hybrid["valid"] is True and hybrid["carrier"] == "pdf" and hybrid["attachment"] == "anhang.xml"
+    [page] = [w for w in hybrid["warnings"] if w["rule"] == "PAGE-XML"]  # the XML is valid; its page says otherwise
+    assert "the page shows total 260.33, its XML says 250.33" in page["message"]
 
 
 def test_check_prints_the_verdict_and_the_findings_for_people(tmp_path: Path) -> None:
