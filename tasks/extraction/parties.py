@@ -336,6 +336,8 @@ def _prefixed_vat_id(reader: Reader, block: Block) -> FieldValue | None:
                 if _is_customer_vat(reader.folded[index][position], start) or in_block(block, index, cell):
                     continue  # the customer's, by its label or by standing in the customer's address block
                 before = reader.folded[index][position][max(0, start - 30) : start]
+                if labels.NOT_VAT_ID.search(before):
+                    continue  # "WEEE-Reg.-Nr. DE 39697378", "EORI: DE4711..."
                 score = 0.95 if valid else 0.5
                 if index in block or labels.CUSTOMER_CONTEXT.search(before):
                     score -= 0.4

@@ -128,6 +128,10 @@ CUSTOMER_VAT = _any(
     r"\b(?:vat|tva|btw|ust|uid|mwst)\b[\w.°\s-]{0,16}\b(?:du\s*)?"
     r"(?:customer|client|kunden?|leistungsempfangers?|klant|afnemer|acheteur|preneur|buyer)\s*[:#]?\s*$",
 )
+# Numbers printed with a country prefix that are not a VAT id: an electrical-waste (WEEE), customs
+# (EORI) or trade-register number, by the label just before them.
+NOT_VAT_ID = re.compile(r"\b(?:weee|eori|hrb|hra|handelsregister|register|registre|rcs|lucid|verpackungsregister)\b"
+                        r"[\w.\s-]{0,16}[:#]?\s*$")
 CUSTOMER_CONTEXT = re.compile(r"customer|client|buyer|your|kunde|ihre|kaufer|votre|acheteur|uw\b|klant|afnemer|koper")
 
 # Amount labels, tried in this order: a "total incl. VAT" is a total, a "total excl. VAT" is a net.

@@ -28,6 +28,7 @@ import time
 import warnings
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -320,8 +321,11 @@ def read_pages(jobs: list[OcrJob], workers: int = 0, deadline_seconds: float | N
     count = min(worker_count(workers), len(jobs))
     if count == 1:
         return [read_page(job) for job in jobs]
-    pool = _pool_for(worker_count(workers))
-    futures: list[Future[OcrPage]] = [pool.submit(read_page, job) for job in jobs]
+    try:
+        futures: list[Future[OcrPage]] = [_pool_for(worker_count(workers)).submit(read_page, job) for job in jobs]
+    except BrokenProcessPool:  # a worker died while the pool stood idle: start a new one
+        shutdown_pool()
+        futures = [_pool_for(worker_count(workers)).submit(read_page, job) for job in jobs]
     ends = time.monotonic() + (deadline_seconds or max(job.timeout for job in jobs) * len(jobs) + 60)
     results = []
     for job, future in zip(jobs, futures, strict=True):
@@ -334,4 +338,6 @@ def read_pages(jobs: list[OcrJob], workers: int = 0, deadline_seconds: float | N
         except Exception as err:  # a worker died (out of memory, killed)
             logger.warning("OCR worker failed on %s page %d: %s", Path(job.path).name, job.index + 1, err)
             results.append(OcrPage(index=job.index, error=f"page {job.index + 1}: OCR worker failed ({err})"))
+    if any(isinstance(f.exception(), BrokenProcessPool) for f in futures if f.done() and not f.cancelled()):
+        shutdown_pool()  # a pool whose worker died takes no more work: the next document gets a new one
     return results

@@ -54,3 +54,10 @@ def test_a_word_before_a_number_is_no_vat_prefix_and_spaced_dashes_are_read():
 def test_an_invoice_number_printed_in_groups_of_three_digits_is_read_whole():
     pdf = text_pdf(["EDF SA", "Facture du 11/12/2022", "N° de facture : 12 345 678 901", "Montant total 62,86 €"])
     assert understand_bytes(pdf, "facture.pdf", OCR).value("invoice_number").replace(" ", "") == "12345678901"
+
+
+def test_a_weee_or_eori_number_is_not_the_vat_id():
+    pdf = text_pdf(["Muster Baumarkt AG", "WEEE-Reg.-Nr. DE 39697378", "EORI: DE123456789012345", "Bon-Nr. 4711",
+                    "Datum 23.09.2016", "SUMME EUR 152,00"])
+    result = understand_bytes(pdf, "bon.pdf", OCR)
+    assert result.value("vendor_vat_id") is None and not any("VAT id" in r for r in result.reasons)

@@ -213,3 +213,27 @@ def test_a_word_of_a_scan_joins_the_line_of_the_words_beside_it_not_the_middle_o
     lines = build_lines(words, 1, [1, 1, 1, 1, 1, 10_001, 2, 2])
     assert [" ".join(line.text.split()) for line in lines] == ["Menuiserie Lefèbvre SARL Date : 18/06/2024",
                                                                "Echéance 18/07/2024"]
+
+
+def test_a_pool_whose_worker_was_killed_is_replaced_for_the_next_document(tmp_path):
+    """A worker killed mid-document (out of memory, a signal) fails that document's pages with a
+    reason; the next document gets a new pool instead of the broken one."""
+    import multiprocessing
+    import os
+    import signal
+
+    from tasks.reading.ocr import read_pages, shutdown_pool
+
+    path = tmp_path / "page.png"
+    _text_image(["INVOICE 2024-17", "Total 12.50 EUR"]).save(path)
+    jobs = [OcrJob(str(path), "image", 0, "eng"), OcrJob(str(path), "image", 0, "eng")]
+    try:
+        assert all(page.error is None for page in read_pages(jobs, workers=2))
+        for child in multiprocessing.active_children():
+            os.kill(child.pid, signal.SIGKILL)
+        read_pages(jobs, workers=2)  # may fail: its pool lost its workers
+        again = read_pages(jobs, workers=2)
+        assert [page.error for page in again] == [None, None]
+        assert all("2024-17" in " ".join(w[0] for w in page.words) for page in again)
+    finally:
+        shutdown_pool()
