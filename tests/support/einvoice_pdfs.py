@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import pymupdf
 
+from tests.support.pdfs import text_pdf
+
 
 def hybrid_pdf(xml: bytes | None, page_lines: list[str], attachment: str = "factur-x.xml",
                af: bool = True, extra: dict[str, bytes] | None = None) -> bytes:
     """A one-page PDF showing ``page_lines`` with ``xml`` attached as ``attachment`` (and ``extra``
     files before it); ``af`` names the invoice's attachment in the catalogue's ``/AF`` array."""
-    document = pymupdf.open()
-    page = document.new_page()
-    y = 72
-    for line in page_lines:
-        page.insert_text((72, y), line, fontsize=11)
-        y += 18
+    document = pymupdf.open(stream=text_pdf(page_lines), filetype="pdf")
     for name, data in (extra or {}).items():
         document.embfile_add(name, data, filename=name, ufilename=name)
     if xml is not None:
