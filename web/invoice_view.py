@@ -28,6 +28,7 @@ class FieldView:
     kind: str
     value: Any
     source: str
+    confidence: float | None
 
 
 @dataclass
@@ -70,12 +71,20 @@ def mail_text(session: Session, message: MailMessage | None) -> str:
         return f"(the message could not be read: {type(err).__name__})"
 
 
+def _source(recorded: Any) -> tuple[str, float | None]:
+    """(where a value came from, how sure the reading was) as the invoice recorded it."""
+    if isinstance(recorded, dict):
+        confidence = recorded.get("confidence")
+        return str(recorded.get("source") or ""), float(confidence) if isinstance(confidence, (int, float)) else None
+    return ("" if recorded is None else str(recorded)), None
+
+
 def invoice_view(session: Session, invoice_id: int) -> InvoiceView | None:
     invoice = session.get(Invoice, invoice_id)
     if invoice is None:
         return None
     sources = invoice.field_sources or {}
-    fields = [FieldView(f.label, f.form, f.kind, getattr(invoice, f.column), str(sources.get(f.column, "")))
+    fields = [FieldView(f.label, f.form, f.kind, getattr(invoice, f.column), *_source(sources.get(f.column)))
               for f in INVOICE_FIELDS]
     history = list(session.scalars(select(AuditEvent).where(AuditEvent.invoice_id == invoice.id)
                                    .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(200)))

@@ -1,6 +1,6 @@
 """Screenshots for the README: a sample office (a fresh SQLite database, invoices read from real
-PDFs by the same reading pipeline as the flows), the desk on a real server, and chromium taking
-PNGs of the home page, the list and one invoice."""
+PDFs by runs of process-document on a throw-away Prefect server), the desk on a real server, and
+chromium taking PNGs of the home page, the list and one invoice."""
 
 from __future__ import annotations
 
@@ -89,11 +89,17 @@ def make_screenshots(target: Path) -> list[Path]:
     with tempfile.TemporaryDirectory(prefix="desk-screenshots-") as scratch:
         folder = Path(scratch)
         os.environ.update({"INVOICES_DATA_DIR": str(folder / "data"), "INVOICES_DATABASE__URL":
-                           f"sqlite:///{folder / 'data' / 'invoices.db'}"})
+                           f"sqlite:///{folder / 'data' / 'invoices.db'}", "PREFECT_HOME": str(folder / "prefect"),
+                           "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+                           "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180"})
+        os.environ.pop("PREFECT_API_URL", None)  # the sample's runs go to a throw-away Prefect server of its own
         get_settings.cache_clear()
         settings = get_settings()
         upgrade(settings.database.url)
         invoice_id = _sample_office(folder)
+        from prefect.server.api.server import SubprocessASGIServer
+
+        os.environ["PREFECT_API_URL"] = SubprocessASGIServer().api_url  # the home page shows the sample's runs
         shots = []
         with desk_on_thread(settings) as url, sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -104,8 +110,11 @@ def make_screenshots(target: Path) -> list[Path]:
             page.click("button[type=submit]")
             for name, path in (("home", "/"), ("list", "/invoices?all=1"), ("invoice", f"/invoices/{invoice_id}")):
                 page.goto(url + path, wait_until="networkidle")
+                if name == "home":
+                    page.wait_for_selector("#runs table, #runs .problem", timeout=60_000)
                 shots.append(target / f"{name}.png")
                 page.screenshot(path=str(shots[-1]), full_page=False)
             browser.close()
+    os.environ.pop("PREFECT_API_URL", None)
     get_settings.cache_clear()
     return shots

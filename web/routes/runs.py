@@ -11,7 +11,6 @@ from sqlalchemy import select
 
 from db.models import Invoice
 from db.session import session_scope
-
 from web.pages import render, require_member, settings_of
 from web.runs import RunError, RunView, read_run, start_run
 from web.sessions import Person
