@@ -22,7 +22,7 @@ from tasks.documents.store import path_in_store
 from tasks.einvoice.carrier import Carried, carried_einvoice
 from tasks.einvoice.page_check import page_against_xml, page_findings
 from tasks.einvoice.records import derived_document, link_derived, store_findings, store_lines
-from tasks.einvoice.render import language_for_country, render
+from tasks.einvoice.render import language_for_country, render, render_html
 from tasks.einvoice.validation import Finding, Validation, validate_xml
 from tasks.einvoice.view import invoice_view
 from tasks.errors import InvoiceAutomationError
@@ -144,3 +144,14 @@ def _rendering(session: Session, check: EInvoiceCheck, documents_dir: Path, lang
         rendered.processed_at = datetime.now(UTC)
     link_derived(session, check.document_id, stored.document_id, RENDERING)
     return stored.document_id
+
+
+def rendering_html(session: Session, document_id: int, language: str, documents_dir: Path | None = None) -> str:
+    """The readable page of a stored e-invoice (an XML file or a hybrid PDF) as HTML, in ``language``
+    (en, de, fr or a locale such as de_DE): for a page shown to one reader in their own language."""
+    document = session.get(Document, document_id)
+    if document is None:
+        raise LookupError(f"document {document_id} does not exist")
+    data = path_in_store(documents_dir or get_settings().documents_dir, document.storage_path).read_bytes()
+    carried = carried_einvoice(data, document.original_name)
+    return render_html(invoice_view(carried.einvoice, document.original_name), language)

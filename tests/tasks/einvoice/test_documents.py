@@ -19,6 +19,7 @@ from db.session import session_scope
 from flows.process_document import process_document
 from tasks.documents.intake import ingest_bytes
 from tasks.documents.store import path_in_store
+from tasks.einvoice.documents import rendering_html
 from tasks.workbook.export import export_workbook
 from tests.support.einvoice_pdfs import hybrid_pdf
 
@@ -103,6 +104,9 @@ def test_a_german_buyer_reads_the_rendering_in_german(settings):
         text = pymupdf.open(stream=path_in_store(settings.documents_dir, rendering.storage_path).read_bytes())[0].get_text()
     assert rendering.original_name == "xrechnung.xml.de.pdf"
     assert "Rechnung 123456XX" in text and "Positionen" in text and "Zahlung" in text
+    with session_scope() as session:  # a reader of another language gets the page in theirs
+        html = rendering_html(session, document_id, "fr_FR")
+    assert '<html lang="fr">' in html and "<h1>Facture 123456XX</h1>" in html
 
 
 def test_an_invalid_xrechnung_is_held_for_review_with_its_rules_and_findings_kept(settings):
