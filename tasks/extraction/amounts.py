@@ -66,6 +66,8 @@ def _amount_lines(reader: Reader) -> dict[str, list[Found]]:
             role = _amount_role(nearest) if len(nearest) <= 70 else None
             if role is None:
                 role = _amount_role(label) if len(label) <= 70 else None
+            if role == "total" and _tax_included(label, " ".join([folded[amounts[-1][2]:], *reader.folded[index][position + 1:]])):
+                role = "tax"
             if role is not None:
                 roles[role].append(Found(amounts[-1][0], 1.0, line, cell))
             label, label_cells = "", []
@@ -98,6 +100,11 @@ def _debris_before_amount(text: str, amount: tuple[Decimal, int, int], line: Lin
             words = " ".join(c.text for c in later[:index]) + " " + cell.text[: found[0][1]]
             return bool(_CENTS.search(cell.text[found[0][1] : found[0][2]])) and bool(_CURRENCY_ONLY.match(words))
     return False
+
+
+def _tax_included(label: str, after: str) -> bool:
+    """Whether an amount is the tax a total holds: "Betrag enthält 3,26 € MwSt", "dont TVA 3,26"."""
+    return bool(labels.TAX_INCLUDED.search(label) and (labels.TAX.search(label) or labels.TAX.search(after[:20])))
 
 
 def _tendered_or_change(reader: Reader, index: int) -> tuple[str, Found] | None:

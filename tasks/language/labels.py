@@ -134,6 +134,9 @@ NOT_VAT_ID = re.compile(r"\b(?:weee|eori|hrb|hra|handelsregister|register|regist
                         r"[\w.\s-]{0,16}[:#]?\s*$")
 CUSTOMER_CONTEXT = re.compile(r"customer|client|buyer|your|kunde|ihre|kaufer|votre|acheteur|uw\b|klant|afnemer|koper")
 
+# The tax a total holds, named before it ("Betrag enthält 3,26 € MwSt", "dont TVA 3,26", "davon
+# USt. 1,21", "of which VAT 2.00"): read before the total words of the same line.
+TAX_INCLUDED = re.compile(r"\b(?:enthalt\w*|darin|davon|dont|thereof|of\s*which|waarvan)\b")
 # Amount labels, tried in this order: a "total incl. VAT" is a total, a "total excl. VAT" is a net.
 TOTAL_STRONG = _any(
     r"\bincl(?:uding|\.|usive|usief)?\b", r"\binkl\b\.?", r"\bttc\b", r"\btvac\b", r"\bbrutto", r"\bgross\b", r"\bnet\s*a\s*payer\b",

@@ -34,7 +34,7 @@ from pathlib import Path
 
 from tasks.language import labels
 from tasks.language.words import fold
-from tasks.reading import dropped_ink
+from tasks.reading import dropped_ink, photo_cleanup
 from tasks.reading.dropped_ink import RELIABLE_WORD_CONFIDENCE, Word
 
 logger = logging.getLogger(__name__)
@@ -45,6 +45,9 @@ ROTATION_CHECK_CONFIDENCE = 70.0
 # proposal is worth a second reading of a page that read poorly: the turned reading is kept
 # only when it reads better.
 MIN_ORIENTATION_CONFIDENCE = 0.3
+# Below this mean word confidence the page is read again cleaned up (cut to its paper, coloured
+# print and uneven light flattened).
+CLEANUP_CONFIDENCE = 80.0
 # A scan with fewer pixels per inch than this is enlarged before reading.
 MIN_DPI = 200
 @dataclass(frozen=True)
@@ -196,6 +199,30 @@ def _read_upright(path: str, job: OcrJob, folder: str, ends: float) -> tuple[lis
     return words, path, 0
 
 
+def _reliable(words: list[Word]) -> float:
+    """How much of a page was read well: the confidence of its reliable words, summed."""
+    return sum(w[5] for w in words if w[5] >= RELIABLE_WORD_CONFIDENCE)
+
+
+def _size(path: str) -> tuple[int, int]:
+    from PIL import Image
+
+    with Image.open(path) as image:
+        return image.size
+
+
+def _read_cleaned(words: list[Word], read: str, job: OcrJob, folder: str, ends: float) -> tuple[list[Word], str]:
+    """The page read again cut to its paper and with coloured print and uneven light flattened
+    (tasks.reading.photo_cleanup), kept only where it reads better: (words, image read)."""
+    try:
+        cleaned = photo_cleanup.cleaned_page(read, folder)
+        again, _ = _read_words(cleaned, job, _time_left(ends))
+    except RuntimeError:
+        logger.info("page %d: no time left to read the page cleaned up", job.index + 1)
+        return words, read
+    return (again, cleaned) if _reliable(again) > _reliable(words) else (words, read)
+
+
 def read_page(job: OcrJob) -> OcrPage:
     """OCR one page within ``job.timeout``; errors (limits, timeouts, unreadable images) are
     returned, never raised."""
@@ -213,6 +240,11 @@ def read_page(job: OcrJob) -> OcrPage:
             words, read, result.rotation = _read_upright(path, job, folder, ends)
             if result.rotation in (90, 270):
                 result.width, result.height = result.height, result.width
+            if _mean_confidence(words) * 100 < CLEANUP_CONFIDENCE or len(words) < 8:
+                upright = read
+                words, read = _read_cleaned(words, read, job, folder, ends)
+                if read != upright:
+                    result.width, result.height = _size(read)
             page = ink.result() if read == path else dropped_ink.page_ink(read)
             language = page_language(words, job.languages)
             words = mend_umlauts(_with_dropped_text(words, page, language, job, folder, ends), language)

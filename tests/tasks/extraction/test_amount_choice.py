@@ -62,3 +62,9 @@ def test_a_till_receipt_without_the_word_invoice_is_read_as_one():
     result = understand_bytes(text_pdf(["Muster Markt GmbH", "Kassenbon", "02.03.2020", "BROT   2,29",
                                         "SUMME EUR   2,29", "BAR   5,00", "RÜCKGELD   2,71"]), "bon.pdf", OCR)
     assert result.is_invoice and result.value("total") == Decimal("2.29")
+
+
+def test_the_tax_a_total_holds_is_the_tax_not_a_total():
+    lines = ["Muster Buch GmbH", "Quittung", "Bon-Nr. 600", "Datum 06.05.2020", "SUMME (1)   € 49,90",
+             "Betrag   49.90 EUR", "Betrag enthält   3,26 €   MWSt", "Netto:   46,64"]
+    assert _amounts(lines) == (Decimal("46.64"), Decimal("3.26"), Decimal("49.90"))
