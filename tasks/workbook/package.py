@@ -14,7 +14,7 @@ import posixpath
 import re
 import zipfile
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO
 from xml.etree import ElementTree
 
 from tasks.errors import WorkbookError

@@ -7,14 +7,14 @@ of the shared strings), and each tab's XML is scanned (`tasks.workbook.sheet_sca
 columns and merged ranges within `tasks.workbook.limits`, and the cells calamine would read as
 empty or not at all). calamine then reads the values: shared and inline strings, rich text,
 numbers, booleans, the cached results of formulas, and dates by their cell styles in the 1900 or
-1904 date system (`tests/tasks/workbook/test_read.py` checks them against openpyxl).
+1904 date system, at most `sheet_scan.BLOCK_CELLS` of a tab at a time (`tests/tasks/workbook/test_read.py` checks them against openpyxl).
 
 What the scan adds to calamine's values: an error value (#REF!) is a CellError, a formula whose
 result was never saved is NO_RESULT, and a cell the file gets wrong (a shared string that does
 not exist, a number that is not one, a text longer than a cell holds) is a BadCell, which
 rejects its row with the reason; a whole number is an int, a date a datetime, as openpyxl reads
-them. A tab calamine could not read as it is (a wrong cell, or cells spread over a grid of more
-than `sheet_scan.BLOCK_CELLS`) is read from a rewritten copy of it.
+them. A tab calamine could not read as it is (a wrong cell, or more cells than one block) is read
+from a copy of it cut into blocks.
 """
 
 from __future__ import annotations
@@ -117,15 +117,17 @@ class WorkbookFile:
             return
         with tempfile.TemporaryDirectory(prefix="workbook-tab-") as folder:
             copy = Path(folder) / "tab.xlsx"
-            names = rewrite(self._zip, self._package, self._targets[sheet.index], scan, copy)
-            logger.info("%s: read from a copy in %d block(s)", self.where(sheet), len(names))
+            blocks = rewrite(self._zip, self._package, self._targets[sheet.index], scan, copy)
+            logger.info("%s: read from a copy in %d block(s)", self.where(sheet), len(blocks))
             with python_calamine.CalamineWorkbook.from_path(str(copy)) as book:
-                yield from self._read(sheet, book, names, scan)
+                yield from self._read(sheet, book, blocks, scan)
 
-    def _read(self, sheet: RawSheet, book: Any, names: list[str], scan: SheetScan) -> Iterator[tuple[int, dict[int, Any]]]:
+    def _read(self, sheet: RawSheet, book: Any, blocks: list[str],
+              scan: SheetScan) -> Iterator[tuple[int, dict[int, Any]]]:
+        """The rows of each tab ``blocks`` of ``book`` names, with the scan's values."""
         overrides = dict(scan.overrides)
         longest = self.limits.max_cell_characters
-        for name in names:
+        for name in blocks:
             try:
                 tab = book.get_sheet_by_name(name)
             except python_calamine.CalamineError as err:
@@ -133,9 +135,8 @@ class WorkbookFile:
             start = tab.start
             if start is None:
                 continue
-            first_row, first_column = start[0] + 1, start[1] + 1
-            for offset, values in enumerate(tab.iter_rows()):
-                number = first_row + offset
+            first_column = start[1] + 1
+            for number, values in enumerate(tab.to_python(), start=start[0] + 1):  # from the first cell's row
                 cells = {}
                 for column, value in enumerate(values, start=first_column):
                     kind = type(value)

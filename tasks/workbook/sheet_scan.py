@@ -16,6 +16,8 @@ own for calamine: the wrong cells left out, its rows cut into blocks of at most 
 
 from __future__ import annotations
 
+import bisect
+import functools
 import html
 import re
 import zipfile
@@ -30,17 +32,17 @@ from tasks.workbook.limits import Limits
 from tasks.workbook.package import Package, column_letter, column_number, range_bounds
 
 _CHUNK = 1 << 20
-BLOCK_CELLS = 1 << 22  # cells of grid calamine lays out at once (some 4 million: about 100 MB)
+BLOCK_CELLS = 1 << 16  # cells of grid calamine lays out at once (65,536: a few MB)
 _PREFIXED = re.compile(rb"<([A-Za-z_][\w.-]*):(?:worksheet|sheetData)\b")
 _ROW_NUMBER = re.compile(rb'<row\b[^>]*?\sr="(\d+)"')
 _CELL_TAG = re.compile(rb"<c[\s>/]")
-_GOOD_REF = re.compile(rb'<c r="[A-Z]{1,3}[0-9]+"')
+_ODD_REF = re.compile(rb'<c\b[^>]*?\sr="(?![A-Za-z]{1,3}[0-9]{1,7}")([^"]*)"')
 _ANY_REF = re.compile(rb'<c\b[^>]*?\sr="([^"]*)"')
-_WIDE_REF = {n: re.compile(rb'<c r="([A-Z]{%d})[0-9]' % n) for n in (2, 3)}
+_WIDE_REF = {n: re.compile(rb'<c r="([A-Za-z]{%d})[0-9]' % n) for n in (2, 3)}
+_ODD_PLAIN_REF = re.compile(rb'<c r="(?![A-Za-z]{1,3}[0-9]{1,7}")([^"]*)"')
 _ALL_REFS = re.compile(rb'<c\b[^>]*?\sr="([A-Za-z]{1,3})[0-9]')
-_SHARED_INDEX = re.compile(rb'<c\b[^>]*?\st="s"[^>]*>\s*<v>(\d+)</v>')
 _ODD_VALUE = re.compile(rb"<v>(?!\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*</v>)([^<]*)</v>")
-_ERROR = re.compile(rb'<c\b[^>]*?\st="e"[^>]*>(?:(?!</c>).)*?<v>([^<]*)</v>', re.S)
+_ERROR = re.compile(rb'<c\b[^>]*?\st="e"[^>]*>(?:(?!</c>).)*?<v>([^<]*)</v>', re.DOTALL)
 _NO_RESULT = re.compile(rb"<c\b([^>]*)>\s*<f\b[^>]*(?:/>|>[^<]*</f>)\s*(?:<v\s*/>|<v>\s*</v>)?\s*</c>")
 _MERGE = re.compile(rb'<mergeCell\s+ref="([A-Za-z]+[0-9]+:[A-Za-z]+[0-9]+)"')
 _ATTRIBUTE = re.compile(rb'\s([rst])="([^"]*)"')
@@ -57,10 +59,11 @@ class SheetScan:
     rows: int = 0
     last_row: int = 0
     widest: int = 0  # a column number no cell is right of (an upper bound)
+    misplaced: set[int] = field(default_factory=set)  # rows with a cell whose reference names another row
 
     @property
     def rewrite(self) -> bool:
-        return bool(self.left_out) or self.last_row * self.widest > BLOCK_CELLS
+        return bool(self.left_out or self.misplaced) or self.last_row * self.widest > BLOCK_CELLS
 
 
 class RowTooLong(ValueError):
@@ -129,6 +132,8 @@ class Scanner:
         numbers = [int(n) for n in _ROW_NUMBER.findall(data)]
         scan.rows += data.count(b"<row>") + data.count(b"<row ") + data.count(b"<row/")
         scan.last_row = max(scan.last_row, *numbers, scan.rows) if numbers else max(scan.last_row, scan.rows)
+        if len(numbers) != len(_CONSISTENT_ROW.findall(data)):  # a cell naming another row than its own?
+            self._misplaced(data)
         if scan.last_row > limits.max_rows or scan.rows > limits.max_rows:
             raise WorkbookError(f"{self.where}: a row beyond row {limits.max_rows:,}, the last a tab can have; "
                                 "a damaged or hostile file")
@@ -138,28 +143,39 @@ class Scanner:
                 scan.merges.append(self._merge(found.decode()))
         self._odd_cells(data)
 
+    def _misplaced(self, data: bytes) -> None:
+        """Note the rows with a cell whose reference names another row (the row's own number wins)."""
+        previous = self.scan.rows - data.count(b"<row>") - data.count(b"<row ") - data.count(b"<row/")
+        for found in _ONE_ROW.finditer(data):
+            number = _ROW_NUMBER.match(found.group(0))
+            previous = int(number.group(1)) if number else previous + 1
+            if any(int(r) != previous for r in _REFERENCE_ROW.findall(found.group(0))):
+                self.scan.misplaced.add(previous)
+
     def _columns(self, data: bytes) -> None:
-        """Refuse a reference that names no cell or a cell right of the last column; note a column
-        no cell is right of (exact for two and three letters, 26 for one)."""
+        """Refuse a reference that names no cell or a cell right of the last column; note the
+        rightmost column (cells without a reference: as if they went to the last column)."""
         cells = data.count(b"<c ") + data.count(b"<c>") + data.count(b"<c/")
         if not cells:
             return
-        widest = 0
-        if cells != len(_GOOD_REF.findall(data)):  # a reference of another shape, or none
-            for ref in _ANY_REF.findall(data):
-                if not re.fullmatch(rb"[A-Za-z]{1,3}[0-9]+", ref):
-                    raise WorkbookError(f"{self.where}: the cell reference {ref[:40].decode('utf-8', 'replace')!r} "
-                                        "names no cell")
-            widest = self.limits.max_columns  # cells without a reference: placed one after another
-        for letters in (3, 2):
-            found = _WIDE_REF[letters].findall(data)
-            if found:
-                widest = max(widest, max(column_number(f.decode()) for f in found))
-                break
+        plain = cells == data.count(b'<c r="')  # every cell's reference first, as Excel writes it
+        odd = (_ODD_PLAIN_REF if plain else _ODD_REF).search(data)
+        if odd:
+            shown = odd.group(1)[:40].decode("utf-8", "replace")
+            raise WorkbookError(f"{self.where}: the cell reference {shown!r} names no cell")
+        if not plain:  # references after other attributes, or cells without one
+            refs = _ALL_REFS.findall(data)
+            widest = self.limits.max_columns if len(refs) != cells else max(column_number(r.decode()) for r in refs)
         else:
-            widest = max(widest, 26)
+            for letters in (3, 2):
+                found = _WIDE_REF[letters].findall(data)
+                if found:
+                    widest = max(column_number(f.decode()) for f in found)
+                    break
+            else:
+                widest = _widest_letter(data)
         if widest > self.limits.max_columns:
-            exact = max(column_number(f.decode()) for f in _ALL_REFS.findall(data))
+            exact = max((column_number(f.decode()) for f in _ALL_REFS.findall(data)), default=0)
             if exact > self.limits.max_columns:
                 raise WorkbookError(f"{self.where}: a cell right of column "
                                     f"{column_letter(self.limits.max_columns)}, the last a tab can have")
@@ -185,11 +201,12 @@ class Scanner:
     def _odd_cells(self, data: bytes) -> None:
         """The cells calamine reads as empty, or cannot read."""
         count = self.package.strings
-        indexes = _SHARED_INDEX.findall(data)
+        large = _large_index(len(str(count)))  # only an index of as many digits as the count can be too large
+        indexes = large.findall(data) if b't="s"' in data else []
         if indexes and max(map(int, indexes)) >= count:
-            for found in _SHARED_INDEX.finditer(data):
+            for found in large.finditer(data):
                 if int(found.group(1)) >= count:
-                    self._note(data, found.start(), BadCell(
+                    self._note(data, data.rfind(b"<c", 0, found.start()), BadCell(
                         f"the cell names shared string {found.group(1).decode()[:40]}, which the file does not have "
                         f"(it has {count:,})"), left_out=True)
         for found in _ODD_VALUE.finditer(data):
@@ -212,6 +229,26 @@ class Scanner:
         self.scan.overrides.setdefault(row, {})[column] = value
         if left_out:
             self.scan.left_out.add((row, column))
+
+
+def _widest_letter(data: bytes) -> int:
+    """The rightmost column of cells whose references have one letter (found by halving A..Z)."""
+    low, high = 0, 26  # some cell in column low (0: none yet); none right of high
+    while low < high:
+        middle = (low + high + 1) // 2
+        if _LETTER_AT_LEAST[middle].search(data):
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+_LETTER_AT_LEAST = {n: re.compile(rb'<c r="[%c-Z][0-9]' % (64 + n)) for n in range(1, 27)}
+
+
+@functools.lru_cache(maxsize=8)
+def _large_index(digits: int) -> re.Pattern[bytes]:
+    return re.compile(rb't="s"[^>]*>\s*<v>(\d{%d,})</v>' % digits)
 
 
 def _text(raw: bytes) -> str:
@@ -240,69 +277,107 @@ _ROOT_RELS = (b'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http
               b'officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>')
 _MAIN_NS = b"http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_ONE_ROW = re.compile(rb"<row\b[^>]*?(?:/>|>.*?</row>)", re.S)
-_ONE_CELL = re.compile(rb"<c\b[^>]*?(?:/>|>.*?</c>)", re.S)
+_ONE_ROW = re.compile(rb"<row\b[^>]*?(?:/>|>.*?</row>)", re.DOTALL)
+_CONSISTENT_ROW = re.compile(rb'<row r="(\d+)"[^>]*>(?:<c r="[A-Za-z]{1,3}\1"[^>]*?(?:/>|>.*?</c>))*</row>',
+                             re.DOTALL)
+_REFERENCE_ROW = re.compile(rb'<c\b[^>]*?\sr="[A-Za-z]{1,3}([0-9]+)"')
+_REFERENCE_ROW_AT = re.compile(rb'(<c\b[^>]*?\sr="[A-Za-z]{1,3})[0-9]+"')
+_ONE_CELL = re.compile(rb"<c\b[^>]*?(?:/>|>.*?</c>)", re.DOTALL)
 
 
 def rewrite(archive: zipfile.ZipFile, package: Package, member: str, scan: SheetScan, target: Path) -> list[str]:
     """Write the tab's rows into a workbook of its own at ``target``, without the cells calamine
-    cannot parse, one tab of at most BLOCK_CELLS of grid per block of rows; returns the tabs' names."""
-    blocks: list[list[bytes]] = []
+    cannot parse, one tab per block of rows of at most BLOCK_CELLS of grid; returns their names."""
+    special = {row for row, _ in scan.left_out} | scan.misplaced
     with zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as out:
+        writer = _BlockWriter(out, max(1, BLOCK_CELLS // max(scan.widest, 1)))
         for name in ("xl/styles.xml", package.strings_member):
             if name and name in archive.namelist():
                 with archive.open(name) as source, out.open(name, "w", force_zip64=True) as copy:
                     while chunk := source.read(_CHUNK):
                         copy.write(chunk)
-        handle = None
-        bounds: list[int] = []  # min_row, max_row, min_col, max_col of the block being written
-        previous = 0
         for chunk in sheet_chunks(archive, member, 1 << 62):
+            starts = [(m.start(), int(m.group(1))) for m in _ROW_NUMBER.finditer(chunk)]
+            numbers = [n for _, n in starts]
+            whole = len(starts) == chunk.count(b"<row>") + chunk.count(b"<row ") + chunk.count(b"<row/")
+            if whole and not special.intersection(numbers) and all(map(int.__lt__, numbers, numbers[1:])):
+                writer.rows(chunk, starts)  # as they are, a block's worth at a time
+                continue
             for found in _ONE_ROW.finditer(chunk):
-                row, cells = _kept_cells(found.group(0), scan, previous)
-                previous = row
-                if not cells:
-                    continue
-                columns = [c for c, _ in cells]
-                if handle is None or _area(bounds, row, columns) > BLOCK_CELLS:
-                    if handle is not None:
-                        handle.write(b"</sheetData></worksheet>")
-                        handle.close()
-                    blocks.append([])
-                    handle = out.open(f"xl/worksheets/block{len(blocks)}.xml", "w", force_zip64=True)
-                    handle.write(b'<worksheet xmlns="' + _MAIN_NS + b'"><sheetData>')
-                    bounds = [row, row, min(columns), max(columns)]
-                bounds = [min(bounds[0], row), max(bounds[1], row), min(bounds[2], *columns), max(bounds[3], *columns)]
-                handle.write(b'<row r="%d">' % row + b"".join(x for _, x in cells) + b"</row>")
-        if handle is not None:
-            handle.write(b"</sheetData></worksheet>")
-            handle.close()
-        names = [f"block{n}" for n in range(1, len(blocks) + 1)]
-        _write_workbook(out, package, names)
-    return names
+                xml = found.group(0)
+                number = _ROW_NUMBER.match(xml)
+                row = int(number.group(1)) if number else writer.previous + 1
+                if number is None:
+                    xml = b'<row r="%d"' % row + xml[4:]
+                if row in scan.misplaced:
+                    xml = _REFERENCE_ROW_AT.sub(b"\\g<1>%d\"" % row, xml)
+                if row in special:
+                    xml = _without_left_out(xml, row, scan)
+                writer.row(row, xml)
+        writer.close()
+        _write_workbook(out, package, writer.names)
+    return writer.names
 
 
-def _area(bounds: list[int], row: int, columns: list[int]) -> int:
-    rows = max(bounds[1], row) - min(bounds[0], row) + 1
-    return rows * (max(bounds[3], *columns) - min(bounds[2], *columns) + 1)
+class _BlockWriter:
+    """Rows into tabs of at most ``per_block`` rows (by number) each, in the order they come."""
+
+    def __init__(self, out: zipfile.ZipFile, per_block: int) -> None:
+        self.out, self.per_block = out, per_block
+        self.handle: IO[bytes] | None = None
+        self.names: list[str] = []
+        self.first = self.previous = 0
+
+    def _room(self, row: int) -> None:
+        if self.handle is not None and self.first <= row < self.first + self.per_block:
+            return
+        self.close()
+        self.names.append(f"block{len(self.names) + 1}")
+        self.handle = self.out.open(f"xl/worksheets/{self.names[-1]}.xml", "w", force_zip64=True)
+        self.handle.write(b'<worksheet xmlns="' + _MAIN_NS + b'"><sheetData>')
+        self.first = row
+
+    def row(self, row: int, xml: bytes) -> None:
+        self._room(row)
+        self.handle.write(xml)  # type: ignore[union-attr]
+        self.previous = row
+
+    def rows(self, chunk: bytes, starts: list[tuple[int, int]]) -> None:
+        """Rows numbered upwards, each at its position in ``chunk``, copied a block at a time."""
+        end = chunk.rfind(b"</row>") + len(b"</row>")
+        numbers = [n for _, n in starts]
+        index = 0
+        while index < len(starts):
+            self._room(numbers[index])
+            last = bisect.bisect_left(numbers, self.first + self.per_block, index)
+            self.handle.write(chunk[starts[index][0]:starts[last][0] if last < len(starts) else end])  # type: ignore[union-attr]
+            index = last
+        if numbers:
+            self.previous = numbers[-1]
+
+    def close(self) -> None:
+        if self.handle is not None:
+            self.handle.write(b"</sheetData></worksheet>")
+            self.handle.close()
+            self.handle = None
 
 
-def _kept_cells(row_xml: bytes, scan: SheetScan, previous: int) -> tuple[int, list[tuple[int, bytes]]]:
-    """The row's number and its cells (column, XML) with a reference each, those left out dropped."""
-    number = _ROW_NUMBER.match(row_xml)
-    row = int(number.group(1)) if number else previous + 1
-    kept, column = [], 0
+def _without_left_out(row_xml: bytes, row: int, scan: SheetScan) -> bytes:
+    """The row without its cells that calamine cannot parse (every cell keeps its place)."""
+    parts, column, end = [], 0, 0
     for found in _ONE_CELL.finditer(row_xml):
         cell = found.group(0)
         ref = dict(_ATTRIBUTE.findall(cell[:cell.find(b">") + 1])).get(b"r")
         parsed = _REF.fullmatch(ref.decode("ascii", "replace")) if ref else None
         column = column_number(parsed.group(1)) if parsed else column + 1
-        if (row, column) in scan.left_out:
-            continue
-        if not parsed:
+        keep = (row, column) not in scan.left_out
+        if not parsed and keep:
             cell = b'<c r="%s%d"' % (column_letter(column).encode(), row) + cell[2:]
-        kept.append((column, cell))
-    return row, kept
+        parts.append(row_xml[end:found.start()])
+        parts.append(cell if keep else b"")
+        end = found.end()
+    parts.append(row_xml[end:])
+    return b"".join(parts)
 
 
 def _write_workbook(out: zipfile.ZipFile, package: Package, names: list[str]) -> None:

@@ -7,7 +7,7 @@ import pytest
 from openpyxl import load_workbook
 
 from tasks.workbook import values as values
-from tasks.workbook.read import NO_RESULT, CellError, WorkbookFile
+from tasks.workbook.read import NO_RESULT, BadCell, CellError, WorkbookFile
 from tasks.workbook.vocabulary import load_vocabulary
 from tests.support.workbook_fixtures import SAMPLE, write_book
 
@@ -176,3 +176,56 @@ def test_a_mapping_file_adds_headers_words_and_tab_settings(tmp_path):
     bad.write_text("headers:\n  Beleg: invoice_no\n")
     with pytest.raises(Exception, match="unknown field 'invoice_no'"):
         load_vocabulary(str(bad))
+
+
+def _rows(path):
+    with WorkbookFile(path) as book:
+        [sheet] = book.sheets
+        book.load_merges(sheet)
+        return list(book.rows(sheet))
+
+
+def test_error_values_and_formulas_never_calculated_are_values_of_their_own(tmp_path):
+    from tests.support.hostile_workbooks import write_workbook
+
+    data = ('<row r="1"><c r="A1" t="e"><v>#REF!</v></c><c r="B1"><f>1/0</f></c>'
+            '<c r="C1" t="str"><f>A1</f><v>cached text</v></c><c r="D1"><f>2+2</f><v>4</v></c>'
+            '<c r="E1" t="str"><f>A1</f><v></v></c></row>'
+            '<row><c><v>1.5</v></c><c t="e"><v>#DIV/0!</v></c><c t="b"><v>1</v></c></row>')
+    rows = _rows(write_workbook(tmp_path / "errors.xlsx", data))
+    assert rows == [(1, {1: CellError("#REF!"), 2: NO_RESULT, 3: "cached text", 4: 4, 5: NO_RESULT}),
+                    (2, {1: 1.5, 2: CellError("#DIV/0!"), 3: True})]
+    assert all(type(v) is CellError for v in (rows[0][1][1], rows[1][1][2]))
+
+
+def test_a_tab_spread_over_the_whole_grid_is_read_in_blocks_with_every_value(tmp_path):
+    from tests.support.hostile_workbooks import write_workbook
+
+    data = ('<row r="1"><c r="A1" t="inlineStr"><is><t>Invoice #</t></is></c><c r="B1"><v>7</v></c></row>'
+            '<row r="2"><c r="C2" t="s"><v>0</v></c></row>'
+            '<row r="500000"><c r="AAA500000"><v>2.25</v></c></row>'
+            '<row r="1048576"><c r="A1048576" t="inlineStr"><is><t>first</t></is></c>'
+            '<c r="XFD1048576" t="inlineStr"><is><t>last</t></is></c></row>')
+    strings = '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>shared</t></si></sst>'
+    rows = _rows(write_workbook(tmp_path / "spread.xlsx", data, shared_strings=strings))
+    assert rows == [(1, {1: "Invoice #", 2: 7}), (2, {3: "shared"}), (500000, {703: 2.25}),
+                    (1048576, {1: "first", 16384: "last"})]
+
+
+def test_a_wrong_cell_is_left_out_and_the_rest_of_its_tab_reads_as_openpyxl_reads_it(tmp_path):
+    from openpyxl.utils.datetime import CALENDAR_MAC_1904
+
+    for epoch in (None, CALENDAR_MAC_1904):
+        path = _formatted_book(tmp_path / f"formats-{epoch}.xlsx", epoch=epoch)
+        expected = _openpyxl_rows(path)
+        broken = path.with_name(f"broken-{epoch}.xlsx")
+        with zipfile.ZipFile(path) as source, zipfile.ZipFile(broken, "w") as target:
+            for item in source.infolist():
+                data = source.read(item.filename)
+                if item.filename == "xl/worksheets/sheet1.xml":  # a shared string the file does not have
+                    data = data.replace(b"</row>", b'<c r="C1" t="s"><v>999</v></c></row>', 1)
+                target.writestr(item, data)
+        ours = _ours(broken)
+        bad = ours["Formats"][0][1].pop(3)
+        assert isinstance(bad, BadCell) and "shared string 999" in bad.reason
+        assert ours == expected
