@@ -120,13 +120,13 @@ def _bench(backend: str, count: int, repeat: int) -> list[str]:
             with session_scope() as session:
                 found = session.scalar(sa.text("SELECT count(*) FROM invoices WHERE status = 'open'"))
             for page in PAGES:
-                def desk_page() -> None:
+                def desk_page(page: int = page) -> None:
                     response = client.get(f"/invoices?status=open&sort=-total&q={WORD}&page={page}")
                     response.raise_for_status()
                     if "INV-" not in response.text:
                         raise RuntimeError(f"page {page} shows no invoice")
 
-                def bare() -> None:
+                def bare(page: int = page) -> None:
                     with engine_for(url).connect() as connection:
                         connection.exec_driver_sql(totals, parameters).fetchall()
                         connection.exec_driver_sql(rows.format(offset=(page - 1) * 50), parameters).fetchall()
