@@ -40,17 +40,12 @@ def ensure_ocr_limit(settings: Settings) -> None:
         client.update_global_concurrency_limit(OCR_LIMIT, GlobalConcurrencyLimitUpdate(limit=limit))
 
 
-def documents_at_once(settings: Settings) -> int:
-    from tasks.reading.ocr import worker_count
-
-    return settings.workers.documents_at_once or worker_count(settings.ocr.workers)
-
-
 def read_worker(settings: Settings) -> None:
     """Serve the process-document task until stopped (SIGTERM or Ctrl-C)."""
     from prefect.task_worker import serve
 
     from flows.process_document import read_document_run
+    from tasks.documents.reading_batch import documents_at_once
 
     ensure_ocr_limit(settings)
     serve(read_document_run, limit=documents_at_once(settings))

@@ -95,8 +95,8 @@ def deployment_specs(settings: Settings) -> list[DeploymentSpec]:
         DeploymentSpec(
             name="process-document",
             entrypoint="flows/process_document.py:process_document",
-            description="Read one stored document (text layer, OCR or e-invoice XML) into a validated invoice; "
-            "started by intake for each new document, or by hand for one document id.",
+            description="Read one stored document (text layer, OCR or e-invoice XML) into a validated invoice, "
+            "by hand for one document id (intake reads its batches as a process-document task run per document).",
             parameters={"force": False},
             tags=("reading",),
         ),

@@ -26,7 +26,6 @@ from tasks.documents import reading_batch
 from tasks.documents.filetypes import WORKBOOK_KIND
 from tasks.documents.processing import left_unread
 from tasks.operations.run_reports import publish_table
-from tasks.reading.ocr import worker_count
 from tasks.reading.registry import READABLE_KINDS
 from tasks.settings import get_settings
 
@@ -58,7 +57,7 @@ def in_this_process(document_ids: list[int]) -> None:
     """A task run per document, ``documents_at_once`` of them at the same time (one per core)."""
     from flows.process_document import read_document_run
 
-    at_once = get_settings().workers.documents_at_once or worker_count(get_settings().ocr.workers)
+    at_once = reading_batch.documents_at_once(get_settings())
     with ThreadPoolTaskRunner(max_workers=min(at_once, len(document_ids))) as runner:
         futures = [runner.submit(read_document_run, parameters={"document_id": i}) for i in document_ids]
         for future in futures:

@@ -6,9 +6,11 @@ from dataclasses import asdict
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
+from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows._handoff import hand_over
 from tasks.documents import drop_folder
+from tasks.documents.reading_batch import documents_at_once
 from tasks.operations.run_alerts import ALERT_HOOKS
 from tasks.operations.run_reports import Progress, publish_markdown, summary_markdown
 from tasks.settings import get_settings
@@ -58,9 +60,14 @@ def ingest_folder(inbox: str | None = None) -> dict[str, int]:
     max_bytes = settings.storage.max_file_mb * 1024 * 1024
     progress = Progress(len(claims), "files taken")
     outcomes = []
-    for claimed in claims:
-        outcomes.append(take_file(inbox_dir, settings.documents_dir, claimed, max_bytes))
-        progress.advance()
+    # several at once: the fsync of one file's store and row overlaps the reading of the next
+    with ThreadPoolTaskRunner(max_workers=max(1, min(documents_at_once(settings), len(claims)))) as runner:
+        futures = [runner.submit(take_file, parameters={"inbox": inbox_dir, "documents_dir": settings.documents_dir,
+                                                        "claimed": claimed, "max_bytes": max_bytes})
+                   for claimed in claims]
+        for future in futures:
+            outcomes.append(future.result())
+            progress.advance()
 
     counts = {"files": len(outcomes)}
     for status in ("stored", "duplicate", "quarantined", "error"):

@@ -32,14 +32,16 @@ from tasks.reading.ocr import worker_count
 from tasks.settings import get_settings
 
 
-def _claim(document_id: int, force: bool) -> processing.Claim | str:
-    """Take the document for reading, with the vendor templates to read it with (one transaction)."""
+def _claim_marked(document_id: int, force: bool) -> tuple[processing.Claim | str, datetime | None]:
+    """Take the document for reading, with the vendor templates to read it with and the claim's
+    mark (one transaction)."""
     settings = get_settings()
     with session_scope() as session:
         claim = processing.claim_document(session, settings.documents_dir, document_id, force)
         if isinstance(claim, str):
-            return claim
-        return replace(claim, templates=tuple(load_templates(settings.templates_dir, session)))
+            return claim, None
+        return (replace(claim, templates=tuple(load_templates(settings.templates_dir, session))),
+                reading_batch.claim_mark(session, document_id))
 
 
 def _read(claim: processing.Claim) -> Understanding:
@@ -63,7 +65,7 @@ def _save(document_id: int, result: Understanding, run_id: str | None, mark: dat
 
 @task(name="claim-document", cache_policy=NO_CACHE)
 def claim_document(document_id: int, force: bool) -> processing.Claim | str:
-    return _claim(document_id, force)
+    return _claim_marked(document_id, force)[0]
 
 
 @task(name="read-document", cache_policy=NO_CACHE)
@@ -85,13 +87,20 @@ def read_one(document_id: int, force: bool = False, *, steps: bool = False) -> t
     with the reason, and the error goes on to fail the run.
     """
     logger = get_run_logger()
-    claim = claim_document(document_id, force) if steps else _claim(document_id, force)
+    if steps:
+        claim = claim_document(document_id, force)
+        with session_scope() as session:
+            mark = reading_batch.claim_mark(session, document_id)
+    else:
+        claim, mark = _claim_marked(document_id, force)
     if isinstance(claim, str):
         logger.info("not read: %s", claim)
         return {"document_id": document_id, "status": "skipped", "reason": claim}, None
-    logger.info("document %s (%s): claimed", document_id, claim.name)
+    workers = get_settings().workers
+    if workers.task_workers:  # where a batch's documents went, and that their claims are kept alive
+        logger.info("document %s (%s): claimed", document_id, claim.name)
     result = None
-    lease = ClaimLease(document_id, reading_batch.claim_mark(document_id), get_settings().workers.claim_lease_seconds)
+    lease = ClaimLease(document_id, mark, workers.claim_lease_seconds if workers.task_workers else None)
     try:
         with lease:
             result = read_document(claim) if steps else _read(claim)

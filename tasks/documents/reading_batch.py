@@ -11,6 +11,7 @@ saved once even when a read given up for dead comes back.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Collection
 from datetime import datetime, timedelta, timezone
@@ -22,6 +23,8 @@ from sqlalchemy.orm import Session
 from db.models import Document, DocumentStatus, Invoice, InvoiceLink
 from db.session import session_scope
 from tasks.errors import ClaimLost
+from tasks.reading.ocr import worker_count
+from tasks.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -33,21 +36,32 @@ UNFINISHED = (DocumentStatus.STORED.value, DocumentStatus.PROCESSING.value)
 OCR_LIMIT = "invoices-ocr"
 
 
+def documents_at_once(settings: Settings) -> int:
+    """Documents one process takes or reads at the same time: the setting, or one per core.
+
+    Several documents read at once each run their own tesseract: each one is kept to a single
+    thread (OMP_THREAD_LIMIT=1, unless set), as one tesseract per core reads the most pages."""
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    return settings.workers.documents_at_once or worker_count(settings.ocr.workers)
+
+
 class ClaimLease:
     """Keeps a document's claim alive while it is read: its mark is moved on every ``lease / 3``
     seconds, from a thread, while the claim still holds. ``mark()`` stops renewing and gives the
     claim's current mark (for the save, which only that mark may do)."""
 
-    def __init__(self, document_id: int, claimed_at: datetime | None, lease_seconds: float) -> None:
+    def __init__(self, document_id: int, claimed_at: datetime | None, lease_seconds: float | None) -> None:
+        """No ``lease_seconds``: the claim is only held, not renewed (nothing gives claims up by
+        lease when the intake run reads its documents itself)."""
         self.document_id = document_id
         self._mark = claimed_at
-        self._every = lease_seconds / 3
+        self._every = lease_seconds / 3 if lease_seconds else None
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
     def __enter__(self) -> Self:
-        if self._mark is not None:
+        if self._mark is not None and self._every:
             self._thread = threading.Thread(target=self._renew, name=f"claim-{self.document_id}", daemon=True)
             self._thread.start()
         return self
@@ -56,7 +70,7 @@ class ClaimLease:
         self.mark()
 
     def _renew(self) -> None:
-        while not self._stop.wait(self._every):
+        while not self._stop.wait(self._every or 0):
             with self._lock:
                 if self._stop.is_set() or self._mark is None:
                     return
@@ -83,10 +97,10 @@ class ClaimLease:
             return self._mark
 
 
-def claim_mark(document_id: int) -> datetime | None:
-    """The mark of the claim just taken on the document (read back as the database holds it)."""
-    with session_scope() as session:
-        return session.execute(select(_DOCUMENTS.c.claimed_at).where(_DOCUMENTS.c.id == document_id)).scalar()
+def claim_mark(session: Session, document_id: int) -> datetime | None:
+    """The mark of the claim on the document (as the database holds it): read in the claim's own
+    transaction."""
+    return session.execute(select(_DOCUMENTS.c.claimed_at).where(_DOCUMENTS.c.id == document_id)).scalar()
 
 
 def holds_claim(session: Session, document_id: int, mark: datetime | None) -> bool:

@@ -4,8 +4,8 @@ given up for dead is taken by another read, and only the read holding the claim 
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +15,11 @@ from tasks.documents import processing, reading_batch
 from tasks.documents.intake import ingest_bytes
 from tasks.errors import ClaimLost
 from tests.support.pdfs import text_pdf
+
+
+def _mark(document_id: int):
+    with session_scope() as session:
+        return reading_batch.claim_mark(session, document_id)
 
 
 def _claimed(settings) -> int:
@@ -29,14 +34,14 @@ def _claimed(settings) -> int:
 
 def test_a_read_given_up_for_dead_saves_nothing_and_the_new_holder_does(settings):
     document_id = _claimed(settings)
-    first = reading_batch.claim_mark(document_id)
+    first = _mark(document_id)
     assert reading_batch.release_dead_claims([document_id], timedelta(seconds=60)) == []  # still fresh
     later = datetime.now(timezone.utc) + timedelta(minutes=2)
     assert reading_batch.release_dead_claims([document_id], timedelta(seconds=60), now=later) == [document_id]
     with session_scope() as session:
         assert session.get(Document, document_id).status == "stored"
         assert processing.claim_document(session, settings.documents_dir, document_id).document_id == document_id
-    second = reading_batch.claim_mark(document_id)
+    second = _mark(document_id)
     assert second != first
 
     with session_scope() as session, pytest.raises(ClaimLost, match=f"document {document_id}"):
@@ -50,7 +55,7 @@ def test_a_read_given_up_for_dead_saves_nothing_and_the_new_holder_does(settings
 
 def test_a_read_keeps_its_claim_alive_until_it_saves(settings):
     document_id = _claimed(settings)
-    first = reading_batch.claim_mark(document_id)
+    first = _mark(document_id)
     with reading_batch.ClaimLease(document_id, first, lease_seconds=3) as lease:
         time.sleep(2.5)  # two renewals, one a second
         mark = lease.mark()
