@@ -17,10 +17,14 @@ from tasks.settings import get_settings
 DOCUMENT_DAYS = 7
 
 
-def _attention_markdown(attention: Attention) -> str:
+def _attention_markdown(attention: Attention, desk_url: str) -> str:
     parts = [f"## To review ({attention.review_count})", ""]
     if attention.reviews:
-        parts += ["Run `review-invoice` with the invoice id: it opens a form with what was read.", "",
+        # the link texts are the invoices' ids: nothing a sender wrote becomes part of a link
+        links = ", ".join(f"[invoice {int(r['invoice'])}]({desk_url}/invoices/{int(r['invoice'])})"
+                          for r in attention.reviews[:50])
+        parts += ["Open each at the desk to correct it beside its document (or run `review-invoice` with the "
+                  "invoice id): " + links + ".", "",
                   markdown_table(attention.reviews, list(attention.reviews[0]))]
     else:
         parts.append("No invoice waits for review.")
@@ -53,8 +57,8 @@ def daily_overview(due_soon_days: int = 7, today: date | None = None) -> list[di
         body = markdown_table(rows, list(rows[0]))
     else:
         body = "No invoice has an open balance."
-    publish_markdown("daily-overview",
-                     f"# Open invoices on {day.isoformat()}\n\n{body}\n\n{_attention_markdown(attention)}",
+    attention_part = _attention_markdown(attention, settings.desk.public_url.rstrip("/"))
+    publish_markdown("daily-overview", f"# Open invoices on {day.isoformat()}\n\n{body}\n\n{attention_part}",
                      f"{sum(int(r['open']) for r in rows)} open, {sum(int(r['overdue']) for r in rows)} overdue, "
                      f"{attention.review_count} to review, {attention.document_count} documents not read")
     return rows
