@@ -32,7 +32,7 @@ from tasks.workbook.limits import Limits
 from tasks.workbook.package import Package, column_letter, column_number, range_bounds
 
 _CHUNK = 1 << 20
-BLOCK_CELLS = 1 << 16  # cells of grid calamine lays out at once (65,536: a few MB)
+BLOCK_CELLS = 1 << 15  # cells of grid calamine lays out at once (32,768: a MB or two)
 _PREFIXED = re.compile(rb"<([A-Za-z_][\w.-]*):(?:worksheet|sheetData)\b")
 _ROW_NUMBER = re.compile(rb'<row\b[^>]*?\sr="(\d+)"')
 _CELL_TAG = re.compile(rb"<c[\s>/]")
