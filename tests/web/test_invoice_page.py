@@ -106,3 +106,38 @@ def test_approve_dispute_cancel_and_reopen(desk):
     assert again.status_code == 409 and "does not need a review" in again.text
     history = client.get(f"/invoices/{invoice}").text
     assert history.count("ann@example.com") >= 5 and "needs_review → open" in history
+
+
+def test_the_email_it_came_with_is_shown_as_text_and_its_original_downloads(desk):
+    from db.models import MailMessage
+
+    desk.person("ann@example.com")
+    raw = (b"From: Billing <billing@vendor.example>\r\nSubject: Your invoice <b>42</b>\r\n"
+           b"Content-Type: text/plain; charset=utf-8\r\n\r\nPlease find attached <script>x()</script> invoice 42.\r\n")
+    with session_scope() as session:
+        stored = ingest_bytes(session, desk.settings.documents_dir, raw, "message.eml", "mail")
+        message = MailMessage(account="billing", folder="INBOX", uidvalidity=1, uid=7, subject="Your invoice <b>42</b>",
+                              sender="billing@vendor.example", raw_document_id=stored.document_id, status="processed")
+        session.add(message)
+        session.flush()
+        message_id = message.id
+    invoice = add_invoice("M-42", mail_message_id=message_id)
+    client = desk.login("ann@example.com")
+    page = client.get(f"/invoices/{invoice}").text
+    assert "Your invoice &lt;b&gt;42&lt;/b&gt;" in page and "billing@vendor.example" in page
+    assert "Please find attached &lt;script&gt;x()&lt;/script&gt; invoice 42." in page
+    original = client.get(f"/mail/{message_id}.eml")
+    assert original.status_code == 200 and original.headers["content-type"] == "message/rfc822"
+    assert original.headers["content-disposition"].startswith("attachment;") and original.content == raw
+
+
+def test_an_admin_adds_a_person_who_can_then_log_in(desk):
+    desk.person("boss@example.com", role="admin")
+    client = desk.login("boss@example.com")
+    added = client.post("/people", data={"email": "new@example.com", "name": "<i>New</i>", "role": "viewer",
+                                         "locale": "de_DE", "password": "a new password", "csrf_token": client.csrf})
+    assert added.status_code == 303
+    assert "&lt;i&gt;New&lt;/i&gt;" in client.get("/people").text
+    assert desk.login("new@example.com", "a new password").get("/").status_code == 200
+    short = client.post("/people", data={"email": "x@example.com", "password": "short", "csrf_token": client.csrf})
+    assert short.status_code == 400 and "at least 10 characters" in short.text
