@@ -55,6 +55,10 @@ def _zip_kind(data: bytes) -> FileType:
     return FileType("zip", "application/zip")
 
 
+# Text in a one-byte encoding (Windows-1252, Latin-1): printable bytes, tabs and line breaks only.
+_WINDOWS_TEXT = re.compile(rb"[\t\n\r\f\x20-\x7e\x80-\xff]*")
+
+
 def detect(data: bytes) -> FileType:
     """Classify ``data`` by its leading bytes (and, for zips, by their member names)."""
     if not data:
@@ -83,7 +87,8 @@ def detect(data: bytes) -> FileType:
     if b"\x00" not in head:
         try:
             head.decode("utf-8")
-        except UnicodeDecodeError:
-            return FileType("other", "application/octet-stream")
+        except UnicodeDecodeError as err:
+            if err.start < len(head) - 3 and not _WINDOWS_TEXT.fullmatch(head):
+                return FileType("other", "application/octet-stream")
         return FileType("text", "text/plain")
     return FileType("other", "application/octet-stream")

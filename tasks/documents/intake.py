@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
@@ -32,9 +32,11 @@ _REFUSED_KINDS = {
     "executable": "the file is a program, not a document",
     "office-legacy": "the file is a legacy or password-protected Office file; save it as .xlsx or PDF",
     "zip": "zip archives are not taken from here; unpack them into the inbox",
-    "text": "plain text or HTML is not an invoice document",
     "other": "unknown file type (not a PDF, image, workbook, XML invoice or email)",
 }
+# The names a text document may have: a `.txt` invoice, a saved web page. Plain text under any
+# other name (a ".pdf" holding text) is refused as what it is.
+TEXT_SUFFIXES = frozenset({".txt", ".text", ".htm", ".html"})
 MAX_NAME_LENGTH = 500
 _UNENCODABLE = re.compile("[\\\\\ud800-\udfff]")  # a backslash, or a byte that was not UTF-8
 _ESCAPE = re.compile(r"\\(\\|x[0-9a-f]{2}|u[0-9a-f]{4})")
@@ -95,6 +97,9 @@ def check_document(data: bytes, file_type: FileType, name: str) -> int | None:
     """
     if not file_type.accepted:
         raise RejectedDocument(f"{name}: {_REFUSED_KINDS.get(file_type.kind, 'not a document')}")
+    suffix = PurePath(name).suffix.lower()
+    if file_type.kind == "text" and suffix and suffix not in TEXT_SUFFIXES:
+        raise RejectedDocument(f"{name}: the file is plain text although its name ends in {suffix}")
     if file_type.kind != "pdf":
         return None
     try:

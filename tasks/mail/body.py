@@ -4,22 +4,14 @@ other document. The stored original message keeps the body as sent."""
 
 from __future__ import annotations
 
-import html
-import io
 import logging
 from email.message import Message
 
-import pymupdf
-from lxml import etree
-from lxml import html as lxml_html
+from tasks.reading.plain_text import MAX_TEXT_BYTES, clean_html, draw_pages, plain_markup
 
 logger = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 2 * 1024 * 1024
-MAX_PAGES = 10
-_DROPPED = ("script", "style", "img", "head", "title", "meta", "link", "iframe", "object", "embed", "svg", "form")
-_PAGE = pymupdf.paper_rect("a4")
-_MARGINS = (40, 40, -40, -40)
+MAX_BODY_BYTES = MAX_TEXT_BYTES
 
 
 def body_text(part: Message) -> tuple[str, str] | None:
@@ -39,20 +31,6 @@ def body_text(part: Message) -> tuple[str, str] | None:
     return content_type, text
 
 
-def _clean_html(markup: str) -> tuple[str, str] | None:
-    """(markup to draw, its plain text): scripts, styles, remote images and forms taken out."""
-    try:
-        root = lxml_html.document_fromstring(markup)
-    except (etree.ParserError, ValueError):
-        return None
-    for element in list(root.iter(*_DROPPED)):
-        if element.getparent() is not None:
-            element.drop_tree()
-    body = root.find("body")
-    body = body if body is not None else root
-    return etree.tostring(body, encoding="unicode", method="html"), body.text_content()
-
-
 def reads_like_an_invoice(text: str) -> bool:
     """An invoice word and an amount: enough to be worth reading as a document."""
     from tasks.language.amounts import find_amounts
@@ -65,32 +43,17 @@ def reads_like_an_invoice(text: str) -> bool:
 def body_document(content_type: str, text: str) -> bytes | None:
     """The body as a PDF when it reads like an invoice; None otherwise (or when it cannot be drawn)."""
     if content_type == "text/html":
-        cleaned = _clean_html(text)
+        cleaned = clean_html(text)
         if cleaned is None:
             return None
         markup, plain = cleaned
     else:
         plain = text
-        markup = f'<pre style="white-space: pre-wrap; font-family: sans-serif">{html.escape(text)}</pre>'
+        markup = plain_markup(text)
     if not reads_like_an_invoice(plain):
         return None
     try:
-        return _draw(markup)
+        return draw_pages(markup)
     except (RuntimeError, ValueError) as err:
         logger.warning("a message body could not be drawn as a PDF: %s", err)
         return None
-
-
-def _draw(markup: str) -> bytes:
-    out = io.BytesIO()
-    story = pymupdf.Story(markup)
-    writer = pymupdf.DocumentWriter(out)
-    more, pages = True, 0
-    while more and pages < MAX_PAGES:
-        device = writer.begin_page(_PAGE)
-        more, _ = story.place(_PAGE + _MARGINS)
-        story.draw(device)
-        writer.end_page()
-        pages += 1
-    writer.close()
-    return out.getvalue()

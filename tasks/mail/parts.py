@@ -128,6 +128,19 @@ def decode_text(value: Any) -> str:
     return _fix_text("".join(out))
 
 
+def _text_reads_like_an_invoice(data: bytes) -> bool:
+    """Whether a text or HTML attachment is worth reading as a document (a `.txt` invoice, not a
+    signature, a disclaimer or a mailing list's footer)."""
+    from tasks.mail.body import reads_like_an_invoice
+    from tasks.reading.plain_text import clean_html, decoded, is_html
+
+    text = decoded(data)
+    if is_html(text):
+        cleaned = clean_html(text)
+        text = cleaned[1] if cleaned else ""
+    return reads_like_an_invoice(text)
+
+
 def clean_name(raw: str | None) -> str:
     """A display name: the last path component, without control characters or leading dots."""
     name = _CONTROL.sub("", decode_text(raw or "")).replace("\\", "/").split("/")[-1]
@@ -253,6 +266,9 @@ class _Walker:
         if kind == "eml" and (content_type.startswith("message/") or name.lower().endswith(".eml")):
             inner = email.message_from_bytes(data, policy=POLICY)
             self.walk(inner, shown + "/", depth + 1)
+            return
+        if kind == "text" and not _text_reads_like_an_invoice(data):
+            self.note(shown, kind, len(data), "ignored", f"{shown}: text ({content_type}) that reads like no invoice")
             return
         declared = name.lower().endswith(DOCUMENT_EXTENSIONS) or content_type in DOCUMENT_TYPES
         if kind in ACCEPTED_KINDS or declared:

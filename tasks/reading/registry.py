@@ -20,6 +20,7 @@ from tasks.errors import UnreadableDocument
 from tasks.reading.einvoice_xml import EInvoice, einvoice_in_pdf, read_einvoice
 from tasks.reading.ocr import OcrJob, read_pages, tesseract_available
 from tasks.reading.pdf_layer import open_pdf, pdf_text_layer, text_page
+from tasks.reading.plain_text import decoded, text_as_pdf
 from tasks.reading.positioned_text import (
     DocumentText,
     PageText,
@@ -92,10 +93,26 @@ def read_image(path: Path, name: str, ocr: OcrSettings) -> Reading:
     return _with_ocr(document, jobs, ocr, [])
 
 
+def read_text(path: Path, name: str, ocr: OcrSettings) -> Reading:
+    """A plain-text or HTML file (a `.txt` invoice), drawn as pages and read from their text layer."""
+    pdf = open_pdf(text_as_pdf(decoded(path.read_bytes()), name), name)
+    document = DocumentText(name=name, kind="text")
+    try:
+        document.page_count = pdf.page_count
+        for index in range(min(ocr.max_pages, pdf.page_count)):
+            page = text_page(pdf.load_page(index), index + 1)
+            if page is not None:
+                document.pages.append(page)
+    finally:
+        pdf.close()
+    return Reading(text=document.text, source="text", page_count=document.page_count, document=document)
+
+
 READERS: dict[str, Callable[[Path, str, OcrSettings], Reading]] = {
     "pdf": read_pdf,
     "image": read_image,
     "xml": read_xml,
+    "text": read_text,
 }
 READABLE_KINDS: tuple[str, ...] = tuple(READERS)
 

@@ -15,7 +15,7 @@ from tasks.settings import OcrSettings
 
 
 def test_every_readable_kind_is_accepted_at_intake_and_handed_on_to_be_read():
-    assert READABLE_KINDS == tuple(READERS) and set(READABLE_KINDS) == {"pdf", "image", "xml"}
+    assert READABLE_KINDS == tuple(READERS) and set(READABLE_KINDS) == {"pdf", "image", "xml", "text"}
     assert set(READABLE_KINDS) <= ACCEPTED_KINDS
     handlers = readers_by_kind()
     assert set(READABLE_KINDS) <= set(handlers)
