@@ -68,7 +68,9 @@ def check_fields(fields: dict[str, FieldValue], today: date | None = None) -> li
         reasons.append(f"the IBAN {fields.pop('iban').value} fails its checksum; left empty")
     if "vendor_vat_id" in fields:
         valid = normalise_vat(str(fields["vendor_vat_id"].value))
-        if valid is None:
+        if valid is None and fields["vendor_vat_id"].source == "template":
+            pass  # the VAT id a person confirmed for this vendor, check digit or not
+        elif valid is None:
             reasons.append(f"the VAT id {fields.pop('vendor_vat_id').value} has a wrong format or check digit; "
                            "left empty")
         elif fields["vendor_vat_id"].source != "xml":

@@ -7,8 +7,6 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -23,9 +21,8 @@ from tasks.invoices.records import (
     record_audit,
     update_invoice,
 )
+from tasks.extraction.teaching import Lesson, lesson
 from tasks.invoices.vendors import confirm_vendor
-from tasks.language.amounts import find_amounts
-from tasks.language.dates import find_dates
 from tasks.operations.run_reports import plain
 
 logger = logging.getLogger(__name__)
@@ -36,7 +33,6 @@ FORM_FIELDS = {**{f.form: f.column for f in INVOICE_FIELDS if f.form}, "status":
 TEMPLATE_FIELDS = {f.column: f.name for f in INVOICE_FIELDS if f.taught}
 CONSTANT_FIELDS = {f.column for f in INVOICE_FIELDS if f.per_vendor}  # the same on every invoice of one vendor
 REVIEWABLE_STATUSES = ("open", "paid", "partially_paid", "disputed", "cancelled")
-LABEL = re.compile(r"([^\W\d][\w .\-/#°]{1,40}?)\s*[:#.]?\s*$", re.UNICODE)
 _TEMPLATE_PREFIX = "review-"
 
 
@@ -131,62 +127,27 @@ def apply_review(
     return ReviewOutcome(invoice.id, changes, template)
 
 
-def _label_before(text: str, start: int) -> str | None:
-    line_start = text.rfind("\n", 0, start) + 1
-    match = LABEL.search(text[line_start:start])
-    return match.group(1).strip() if match else None
-
-
-def _rule_for(text: str, column: str, value: Any, date_order: str) -> str | None:
-    """A regex that finds ``value`` after the label it stands behind in ``text``, or None."""
-    if isinstance(value, Decimal):
-        spans = [(s, e) for amount, s, e in find_amounts(text) if amount == value]
-    elif isinstance(value, date):
-        spans = [(s, e) for day, s, e in find_dates(text, date_order) if day == value]
-    else:
-        spans = [(m.start(), m.end()) for m in re.finditer(re.escape(str(value)), text)]
-    for start, end in spans:
-        label = _label_before(text, start)
-        if label:
-            capture = r"([^\s]+)" if column in {"number", "reference"} else r"(.{1,40}?)(?:\s{2,}|$)"
-            if isinstance(value, Decimal):
-                capture = r"(-?[\d.,' ]*\d)"
-            elif isinstance(value, date):
-                capture = r"(\S+(?: \S+ \d{4})?)"
-            return re.escape(label) + r"\s*[:#.]?\s*" + capture
-    return None
-
-
 def remember_for_vendor(session: Session, invoice: Invoice, corrected: set[str]) -> str | None:
-    """Store the corrected fields as a template hint for this vendor (payable invoices with a text)."""
+    """Store what the correction teaches as this vendor's template (payable invoices with a text):
+    the vendor recognised by its VAT id, IBAN or name as printed, each corrected field by its label."""
     if invoice.direction != "payable" or invoice.document_id is None:
         return None
     document = session.get(Document, invoice.document_id)
     text = (document.text if document else None) or ""
-    if invoice.counterparty.lower() not in text.lower():
-        logger.info("no template hint for %s: its name is not in the document text", invoice.counterparty)
-        return None
     name = _TEMPLATE_PREFIX + re.sub(r"[^a-z0-9]+", "-", counterparty_key(invoice.counterparty)).strip("-")
     template = session.scalars(select(VendorTemplate).where(VendorTemplate.name == name)).one_or_none()
+    known = Lesson(list(template.keywords or []), dict(template.fields or {}), dict(template.options or {})) \
+        if template else None
+    values = {column: getattr(invoice, column) for column in {*TEMPLATE_FIELDS, "currency"}}
+    learnt = lesson(text, invoice.counterparty, values, corrected, TEMPLATE_FIELDS, CONSTANT_FIELDS, known)
+    if not learnt.keywords:
+        logger.info("no template hint for %s: %s", invoice.counterparty, learnt.why)
+        return None
+    if learnt.why:
+        logger.info("template hint for %s: %s", invoice.counterparty, learnt.why)
     if template is None:
-        template = VendorTemplate(name=name, keywords=[re.escape(invoice.counterparty)], exclude_keywords=[],
-                                  fields={"vendor": {"value": invoice.counterparty}}, options={},
-                                  origin="review", priority=5)
+        template = VendorTemplate(name=name, exclude_keywords=[], origin="review", priority=5)
         session.add(template)
-    fields = dict(template.fields or {})
-    options = dict(template.options or {})
-    if "currency" in corrected:
-        options["currency"] = invoice.currency
-    for column in sorted(corrected & set(TEMPLATE_FIELDS)):
-        value = getattr(invoice, column)
-        if value is None:
-            continue
-        if column in CONSTANT_FIELDS:
-            fields[TEMPLATE_FIELDS[column]] = {"value": str(value)}
-            continue
-        rule = _rule_for(text, column, value, str(options.get("date_order", "DMY")))
-        if rule:
-            fields[TEMPLATE_FIELDS[column]] = rule
-    template.fields, template.options = fields, options
+    template.keywords, template.fields, template.options = learnt.keywords, learnt.fields, learnt.options
     session.flush()
     return template.name
