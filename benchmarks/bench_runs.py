@@ -3,9 +3,9 @@
 - no-op scheduled runs: ingest-folder with an empty inbox and poll-mailbox of a real (dovecot)
   account with nothing new, against an empty flow as the baseline;
 - a batch of text-layer PDFs dropped into the inbox, through ingest-folder and one process-document
-  run each, per document, against one empty flow run per document inside an empty parent flow
-  (what Prefect itself costs for a run per document), with Prefect's default flow-run heartbeats
-  and without them (as intake runs them).
+  task run each, per document, against one empty flow run per document inside an empty parent flow
+  (what Prefect itself costs for a flow run per document, as intake read documents before), with
+  Prefect's default flow-run heartbeats and without them.
 
 Sizes: BENCH_RUNS_ROUNDS (5), BENCH_RUNS_DOCUMENTS (20)."""
 
@@ -107,10 +107,10 @@ def run(argv: list[str]) -> list[str]:
         f"empty flow (baseline): {base:.2f} s per run (median of {ROUNDS})",
         f"ingest-folder, empty inbox: {folder:.2f} s ({folder / base:.2f}x baseline; target < 2 s)",
         f"poll-mailbox, one dovecot account with nothing new: {mailbox:.2f} s ({mailbox / base:.2f}x baseline; target < 2 s)",
-        f"{DOCUMENTS} text-layer PDFs through ingest-folder and a process-document run each: {per_document * 1000:.0f} ms "
-        f"per document vs an empty flow run per document {per_run * 1000:.0f} ms with Prefect's default heartbeats "
-        f"(ratio {per_document / per_run:.2f}x), {per_quiet_run * 1000:.0f} ms without them, as intake runs its "
-        f"documents' runs (ratio {per_document / per_quiet_run:.2f}x)",
+        f"{DOCUMENTS} text-layer PDFs through ingest-folder and a process-document task run each: {per_document * 1000:.0f} "
+        f"ms per document vs an empty flow run per document {per_run * 1000:.0f} ms with Prefect's default heartbeats "
+        f"(ratio {per_document / per_run:.2f}x), {per_quiet_run * 1000:.0f} ms without them "
+        f"(ratio {per_document / per_quiet_run:.2f}x)",
     ]
 
 

@@ -6,7 +6,8 @@
    bare per-document work in this process (store, read, save; no Prefect); target 10 per second;
 2. a batch of one-page scans dropped the same way, pages per second over the batch (first claim
    to last save), against single-threaded tesseract processes, one per core, reading the same
-   pages as the reader renders them; target 0.8x;
+   pages as the reader renders them (target 0.8x), and against the reader reading them one after
+   another alone (what document-parallel reading adds on this machine's cores);
 3. a batch of one-page scans on the work pool's task workers (`invoices read-worker`, one
    document at a time each, as a one-core machine would): two workers against one; and, for the
    choice between the two ways of spreading work, a few text-layer documents as runs of the
@@ -115,6 +116,19 @@ def tesseract_limit(scans: list[Path], work: Path) -> float:
     with ThreadPoolExecutor(worker_count(ocr.workers)) as pool:
         list(pool.map(tesseract, images))
     return len(images) / (time.perf_counter() - started)
+
+
+def reader_alone(scans: list[Path]) -> float:
+    """Pages per second of the reader itself on one scan after another, one OCR process, in this
+    process: what a core does when it reads alone (render, tesseract, the ink it missed, fields)."""
+    from tasks.extraction.invoice_file import understand_file
+    from tasks.settings import OcrSettings
+
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    started = time.perf_counter()
+    for path in scans:
+        understand_file(path, path.name, OcrSettings(workers=1), [])
+    return len(scans) / (time.perf_counter() - started)
 
 
 def bare_work(files: list[Path], work: Path) -> float:
@@ -280,6 +294,7 @@ def run(argv: list[str]) -> list[str]:
                      work / "scans")
     scans, worker_scans = scans[:SCANS], scans[SCANS:]
     limit = tesseract_limit(scans, work)
+    alone = reader_alone(scans)
     bare = bare_work(texts, work)  # into a database of its own; the same files are dropped below
     stack = Stack(work, env)
     try:
@@ -315,6 +330,9 @@ def run(argv: list[str]) -> list[str]:
             per_run, per_task = deployment_runs_vs_task_runs(stack, for_runs) if for_runs else (None, None)
     finally:
         stack.stop_all()
+    from tasks.reading.ocr import worker_count
+
+    cores = worker_count(0)
     lines = [
         (f"{DOCUMENTS} text-layer PDFs dropped at once into `invoices serve`'s inbox: {per_second:.1f} documents/s "
          f"from drop to the last read (target 10; the 2 s a file settles included), {len(texts) / span:.1f}/s from "
@@ -322,7 +340,9 @@ def run(argv: list[str]) -> list[str]:
          f"(store, read, save, no Prefect) {bare:.1f}/s: ratio {per_second / bare:.2f}x end to end, "
          f"{len(texts) / span / bare:.2f}x while reading"),
         (f"{SCANS} one-page scans dropped at once: {pages:.2f} pages/s over the batch vs single-threaded tesseract "
-         f"processes, one per core, on the same pages {limit:.2f} pages/s: ratio {pages / limit:.2f}x (target 0.8x)"),
+         f"processes, one per core, on the same pages {limit:.2f} pages/s: ratio {pages / limit:.2f}x (target 0.8x); "
+         f"vs the reader reading them one after another alone {alone:.2f} pages/s: ratio {pages / alone:.2f}x "
+         f"({cores} cores; the reader's own work per page is {limit / cores / alone:.2f}x one tesseract pass)"),
     ]
     if one is not None and two is not None:
         lines.append(f"{WORKER_SCANS} one-page scans on task workers reading one document at a time each: two "

@@ -155,6 +155,12 @@ def serve(settings: Settings) -> None:
         crash_abandoned_ingest_runs()
     except Exception as err:  # the server may not know the deployments yet
         logger.warning("could not look for unfinished ingest runs: %s", err)
+    try:
+        from deployments.read_worker import ensure_ocr_limit
+
+        ensure_ocr_limit(settings)
+    except Exception as err:  # noqa: BLE001 - reading goes on, only without the cap across workers
+        logger.warning("could not set the OCR concurrency limit: %s", err)
     watcher.start()
     try:
         prefect_serve(*deployments, query_seconds=settings.prefect.runner_poll_seconds)
