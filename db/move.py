@@ -65,7 +65,8 @@ class MoveReport:
     def lines(self) -> list[str]:
         width = max((len(name) for name in self.rows), default=0)
         out = [f"moved {self.source} to {self.target}" + (" (migrated first)" if self.migrated else "")]
-        out += [f"  {name:<{width}}  {count:>9,} rows, checksum verified" for name, count in self.rows.items()]
+        out += [f"  {name:<{width}}  {count:>9,} row{'' if count == 1 else 's'}, checksum verified"
+                for name, count in self.rows.items()]
         out += ["switch over: stop `invoices serve`, set in .env (or the environment)", f"  {self.settings_line}"]
         if self.password_left_out:
             out.append("  with the password put back after the user name (user:PASSWORD@host)")
