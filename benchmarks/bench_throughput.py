@@ -182,11 +182,13 @@ class Stack:
 
 
 def drop(files: list[Path], inbox: Path) -> float:
-    """Move ``files`` into the inbox at once; returns when."""
+    """Move ``files`` into the inbox at once, each new as a copied file is (the inbox waits until
+    a file has not changed for 2 s); returns when."""
     inbox.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     for path in files:
         path.rename(inbox / path.name)
+        os.utime(inbox / path.name)
     return started
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
+from typing import Any, Self
 
 from prefect import get_run_logger
 from prefect.task_runners import ThreadPoolTaskRunner
@@ -34,38 +35,95 @@ POLL_SECONDS = 0.2
 READ_STATES = {DocumentStatus.PROCESSED.value, DocumentStatus.NOT_INVOICE.value}
 
 
+class BatchReading:
+    """A batch being read while it is still being handed on: each document is read (a task run
+    each, ``documents_at_once`` at a time, or on the task workers) from the moment it is added, so
+    intake reads the first documents while it still takes the last files. ``finish`` adds the
+    documents an earlier run left unread, waits for every read, reads the workbooks and publishes
+    the batch's table."""
+
+    def __init__(self) -> None:
+        self.settings = get_settings()
+        self.on_workers = self.settings.workers.task_workers
+        self.ids: list[int] = []
+        self.workbooks: list[int] = []
+        self.order: dict[int, int] = {}  # the order documents went to the task workers in
+        self.futures: list[Any] = []
+        self.runner: ThreadPoolTaskRunner | None = None
+
+    def __enter__(self) -> Self:
+        if not self.on_workers:
+            self.runner = ThreadPoolTaskRunner(max_workers=reading_batch.documents_at_once(self.settings))
+            self.runner.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.runner is not None:
+            self.runner.__exit__(*exc)
+
+    def add(self, document_id: int, kind: str | None) -> None:
+        """Read this stored document (a workbook is read when the batch finishes)."""
+        from flows.process_document import read_document_run
+
+        if kind == WORKBOOK_KIND:
+            self.workbooks.append(document_id)
+        elif kind in READABLE_KINDS and document_id not in self.order:
+            self.ids.append(document_id)
+            self.order[document_id] = len(self.order)
+            if self.runner is not None:
+                self.futures.append(self.runner.submit(read_document_run, parameters={"document_id": document_id}))
+            else:
+                read_document_run.delay(document_id=document_id)
+
+    def add_stored(self, document_ids: list[int]) -> None:
+        """Read those of ``document_ids`` that are stored and not read yet, by kind."""
+        if not document_ids:
+            return
+        with session_scope() as session:
+            rows = session.execute(
+                select(Document.id, Document.kind).where(
+                    Document.id.in_(document_ids), Document.status == DocumentStatus.STORED.value
+                ).order_by(Document.id)
+            ).all()
+        for document_id, kind in rows:
+            self.add(document_id, kind)
+
+    def finish(self) -> dict[str, int]:
+        """Wait for every read; returns how many were read or failed (and, as ``left_unread``,
+        how many of them an earlier run had left)."""
+        reread_after = timedelta(minutes=self.settings.ocr.reread_after_minutes)
+        handed = {*self.ids, *self.workbooks}
+        with session_scope() as session:
+            behind = [i for i in left_unread(session, datetime.now(timezone.utc), reread_after, readers_by_kind())
+                      if i not in handed]
+        self.add_stored(behind)
+        counts: dict[str, int] = {"left_unread": len(behind)} if behind else {}
+        if self.ids:
+            if self.runner is not None:
+                for future in self.futures:
+                    future.wait()
+            else:
+                on_task_workers(self.ids, self.order)
+            rows = reading_batch.batch_rows(self.ids)
+            for row in rows:
+                outcome = "read" if row["state"] in READ_STATES else "failed"
+                counts[outcome] = counts.get(outcome, 0) + 1
+            publish_table("documents-read", rows, f"{counts.get('read', 0)} of {len(rows)} documents read, "
+                          f"{counts.get('failed', 0)} not")
+        for outcome, number in consolidate_each(self.workbooks).items():
+            counts[outcome] = counts.get(outcome, 0) + number
+        return counts
+
+
 def read_batch(document_ids: list[int]) -> dict[str, int]:
-    """Read ``document_ids`` (a task run each) and publish the batch's table; returns how many
-    were read and how many failed."""
-    if not document_ids:
-        return {}
-    if get_settings().workers.task_workers:
-        on_task_workers(document_ids)
-    else:
-        in_this_process(document_ids)
-    rows = reading_batch.batch_rows(document_ids)
-    counts: dict[str, int] = {}
-    for row in rows:
-        outcome = "read" if row["state"] in READ_STATES else "failed"
-        counts[outcome] = counts.get(outcome, 0) + 1
-    publish_table("documents-read", rows, f"{counts.get('read', 0)} of {len(rows)} documents read, "
-                  f"{counts.get('failed', 0)} not")
-    return counts
+    """Read ``document_ids`` as one batch (see ``BatchReading``)."""
+    with BatchReading() as batch:
+        batch.add_stored(document_ids)
+        return batch.finish()
 
 
-def in_this_process(document_ids: list[int]) -> None:
-    """A task run per document, ``documents_at_once`` of them at the same time (one per core)."""
-    from flows.process_document import read_document_run
-
-    at_once = reading_batch.documents_at_once(get_settings())
-    with ThreadPoolTaskRunner(max_workers=min(at_once, len(document_ids))) as runner:
-        futures = [runner.submit(read_document_run, parameters={"document_id": i}) for i in document_ids]
-        for future in futures:
-            future.wait()
-
-
-def on_task_workers(document_ids: list[int]) -> None:
-    """A task run per document for the task workers to take; waits until each document is read.
+def on_task_workers(document_ids: list[int], order: dict[int, int]) -> None:
+    """Wait until each document handed to the task workers (in ``order``) is read.
 
     A document whose read stopped renewing its claim (its worker was killed) is handed on again,
     and so is one still unclaimed while a document handed on after it was taken more than a lease
@@ -75,10 +133,6 @@ def on_task_workers(document_ids: list[int]) -> None:
 
     logger = get_run_logger()
     lease = timedelta(seconds=get_settings().workers.claim_lease_seconds)
-    order: dict[int, int] = {}
-    for document_id in document_ids:
-        read_document_run.delay(document_id=document_id)
-        order[document_id] = len(order)
     taken_at: dict[int, float] = {}  # when each was first seen taken, by this process's clock
     last_check = time.monotonic()
     while True:
@@ -144,27 +198,6 @@ def readers_by_kind() -> dict[str, Callable[[list[int]], dict[str, int]]]:
 def hand_over(document_ids: list[int]) -> dict[str, int]:
     """Read each new, stored document and each one an earlier run left unread; returns how many
     were read or failed (and, as ``left_unread``, how many of them an earlier run had left)."""
-    handlers = readers_by_kind()
-    reread_after = timedelta(minutes=get_settings().ocr.reread_after_minutes)
-    with session_scope() as session:
-        behind = [i for i in left_unread(session, datetime.now(timezone.utc), reread_after, handlers)
-                  if i not in document_ids]
-    document_ids = [*document_ids, *behind]
-    if not document_ids:
-        return {}
-    with session_scope() as session:
-        rows = session.execute(
-            select(Document.id, Document.kind).where(
-                Document.id.in_(document_ids), Document.status == DocumentStatus.STORED.value
-            ).order_by(Document.id)
-        ).all()
-    batches: dict[Callable[[list[int]], dict[str, int]], list[int]] = {}
-    for document_id, kind in rows:
-        handler = handlers.get(kind)
-        if handler is not None:
-            batches.setdefault(handler, []).append(document_id)
-    counts: dict[str, int] = {"left_unread": len(behind)} if behind else {}
-    for handler, ids in batches.items():
-        for outcome, number in handler(ids).items():
-            counts[outcome] = counts.get(outcome, 0) + number
-    return counts
+    with BatchReading() as batch:
+        batch.add_stored(document_ids)
+        return batch.finish()

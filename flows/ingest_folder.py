@@ -6,9 +6,10 @@ from dataclasses import asdict
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
+from prefect.futures import as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from flows._handoff import hand_over
+from flows._handoff import BatchReading
 from tasks.documents import drop_folder
 from tasks.documents.reading_batch import documents_at_once
 from tasks.operations.run_alerts import ALERT_HOOKS
@@ -59,20 +60,25 @@ def ingest_folder(inbox: str | None = None) -> dict[str, int]:
     claims = claim_dropped_files(inbox_dir, settings.storage.settle_seconds)
     max_bytes = settings.storage.max_file_mb * 1024 * 1024
     progress = Progress(len(claims), "files taken")
-    outcomes = []
-    # several at once: the fsync of one file's store and row overlaps the reading of the next
-    with ThreadPoolTaskRunner(max_workers=max(1, min(documents_at_once(settings), len(claims)))) as runner:
-        futures = [runner.submit(take_file, parameters={"inbox": inbox_dir, "documents_dir": settings.documents_dir,
-                                                        "claimed": claimed, "max_bytes": max_bytes})
-                   for claimed in claims]
-        for future in futures:
-            outcomes.append(future.result())
+    # Several files are taken at once (the fsync of one overlaps the reading of the next), and
+    # each stored document is read from the moment it is stored, while the last files are taken.
+    with BatchReading() as reading, \
+            ThreadPoolTaskRunner(max_workers=max(1, min(documents_at_once(settings), len(claims)))) as runner:
+        futures = {runner.submit(take_file, parameters={"inbox": inbox_dir, "documents_dir": settings.documents_dir,
+                                                        "claimed": claimed, "max_bytes": max_bytes}): position
+                   for position, claimed in enumerate(claims)}
+        taken: dict[int, drop_folder.FileOutcome] = {}
+        for future in as_completed(futures):
+            outcome = taken[futures[future]] = future.result()
+            if outcome.status == "stored" and outcome.document_id is not None:
+                reading.add(outcome.document_id, outcome.kind)
             progress.advance()
+        outcomes = [taken[position] for position in range(len(claims))]
+        handed = reading.finish()
 
     counts = {"files": len(outcomes)}
     for status in ("stored", "duplicate", "quarantined", "error"):
         counts[status] = sum(1 for o in outcomes if o.status == status)
-    handed = hand_over([o.document_id for o in outcomes if o.status == "stored" and o.document_id is not None])
     attention = [asdict(o) for o in outcomes if o.status in {"quarantined", "error"}]
     logger.info("ingest-folder: %s; documents read: %s", counts, handed)
     publish_markdown(
