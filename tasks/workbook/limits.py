@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from tasks.settings import WorkbookSettings, get_settings
 
 _DEFAULTS = WorkbookSettings()
-METADATA_PART_BYTES = 16 << 20  # workbook.xml, its relationships, styles.xml: a few KB to a few MB when real
+METADATA_PART_BYTES = 16 << 20  # workbook.xml and its relationships: a few KB to a few MB when real
 
 
 @dataclass(frozen=True)

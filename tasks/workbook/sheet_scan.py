@@ -9,9 +9,11 @@ no cell refuse the workbook (WorkbookError naming the file and the tab). The sam
 calamine reads as an empty cell or not at all: an error value (#REF!), a formula whose result was
 never saved, and cells the file gets wrong (a shared string that does not exist, a number that is
 not one), each of which becomes a value of its own for its row (`CellError`, `NO_RESULT`,
-`BadCell`). A tab holding such a wrong cell, or whose cells would spread over more than
-`BLOCK_CELLS` of grid (a cell in A1 and one in XFD1048576), is rewritten into a workbook of its
-own for calamine: the wrong cells left out, its rows cut into blocks of at most that many cells.
+`BadCell`). A tab holding such a wrong cell, or whose cells spread over more than `BLOCK_CELLS`
+of grid (a large tab, or a cell in A1 and one in XFD1048576), is copied into a workbook of its
+own for calamine: its rows cut into blocks of at most that much grid (copied as they are, a
+block at a time), the wrong cells left out, a cell naming another row than its own put in its
+own row. calamine then holds one block of a tab at a time, never the whole grid.
 """
 
 from __future__ import annotations
