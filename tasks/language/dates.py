@@ -31,13 +31,13 @@ def _month_names() -> dict[str, int]:
 @lru_cache(maxsize=1)
 def _written_res() -> tuple[re.Pattern[str], re.Pattern[str]]:
     alternatives = "|".join(sorted((re.escape(n) for n in _month_names()), key=len, reverse=True))
-    day_first = re.compile(rf"\b(\d{{1,2}})(?:er|st|nd|rd|th)?\.?\s*(?:de\s+)?({alternatives})\.?,?\s*(\d{{4}})\b")
-    month_first = re.compile(rf"\b({alternatives})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b")
+    day_first = re.compile(rf"\b(\d{{1,2}})(?:er|st|nd|rd|th)?\.?\s*(?:de\s+)?({alternatives})\.?\s?,?\s*(\d{{4}})\b")
+    month_first = re.compile(rf"\b({alternatives})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\s?,?\s+(\d{{4}})\b")
     return day_first, month_first
 
 
 NUMERIC_DATE_RE = re.compile(r"(?<![\d.,/-])(\d{1,2})\s?([./-])\s?(\d{1,2})\2\s?(\d{4}|\d{2})(?!\d|[.,]\d)")
-ISO_DATE_RE = re.compile(r"(?<![\d.])(\d{4})-(\d{2})-(\d{2})(?!\d)")
+ISO_DATE_RE = re.compile(r"(?<![\d.])(\d{4})([-/.])(\d{2})\2(\d{2})(?!\d)")  # 2024-07-05, 2024/07/05
 COMPACT_DATE_RE = re.compile(r"(?<!\d)(20\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(?!\d)")
 
 
@@ -83,7 +83,7 @@ def find_dates(text: str, order: str = "DMY") -> list[tuple[date, int, int]]:
         if value:
             found.append((value, match.start(), match.end()))
     for match in ISO_DATE_RE.finditer(text):
-        value = _make(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+        value = _make(int(match.group(1)), int(match.group(3)), int(match.group(4)))
         if value:
             found.append((value, match.start(), match.end()))
     for match in NUMERIC_DATE_RE.finditer(text):

@@ -50,3 +50,4 @@ def test_a_czech_invoice():
     ("₹ 1,200", ["INR"]), ("FORM 12", []), ("RMS 12 Rsvp 2", []), ("RM alone", [])])
 def test_currency_symbols_written_in_letters_count_only_beside_an_amount(text, codes):
     assert currencies_in(text) == codes
+
