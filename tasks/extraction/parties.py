@@ -333,8 +333,10 @@ def _prefixed_vat_id(reader: Reader, block: Block) -> FieldValue | None:
             continue
         for position, cell in enumerate(line.cells):
             for vat_id, start, valid in find_vat_ids(cell.text):
-                if _is_customer_vat(reader.folded[index][position], start) or in_block(block, index, cell):
-                    continue  # the customer's, by its label or by standing in the customer's address block
+                label_cell = reader.folded[index][position - 1] if position and not cell.text[:start].strip() else ""
+                if (_is_customer_vat(reader.folded[index][position], start) or in_block(block, index, cell)
+                        or _is_customer_vat(label_cell, len(label_cell))):
+                    continue  # the customer's, by its label (in its cell or the one before) or its address block
                 before = reader.folded[index][position][max(0, start - 30) : start]
                 if labels.NOT_VAT_ID.search(before):
                     continue  # "WEEE-Reg.-Nr. DE 39697378", "EORI: DE4711..."

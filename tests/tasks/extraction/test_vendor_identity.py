@@ -61,3 +61,9 @@ def test_a_weee_or_eori_number_is_not_the_vat_id():
                     "Datum 23.09.2016", "SUMME EUR 152,00"])
     result = understand_bytes(pdf, "bon.pdf", OCR)
     assert result.value("vendor_vat_id") is None and not any("VAT id" in r for r in result.reasons)
+
+
+def test_the_customers_vat_id_labelled_in_the_cell_before_it_is_not_the_vendors():
+    pdf = text_pdf(["Acme Ltd.", "Invoice No. 4471", "Invoice Date: 02/11/2019", "Your VAT ID:   DE136695976",
+                    "Total 12.99 EUR", "VAT-ID: DE811191002"])
+    assert understand_bytes(pdf, "invoice.pdf", OCR).value("vendor_vat_id") == "DE811191002"
