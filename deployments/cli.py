@@ -15,7 +15,7 @@ from tasks.settings import get_settings
 
 app = typer.Typer(help="Invoice automation: intake, reading, workbook, reminders and backups.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-user_app = typer.Typer(help="People who get reminders and alerts.", no_args_is_help=True)
+user_app = typer.Typer(help="People who get reminders and alerts, and log in to the desk.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 console = Console()
@@ -80,21 +80,46 @@ def db_move(
 def user_add(
     email: str,
     name: Annotated[str, typer.Option(help="Display name")] = "",
-    role: Annotated[str, typer.Option(help="admin, accountant or member")] = "member",
+    role: Annotated[str, typer.Option(help="admin, accountant, member or viewer (reads only at the desk)")] = "member",
     locale: Annotated[str, typer.Option(help="Language and format of emails, e.g. en, de_DE, fr")] = "en",
     direction: Annotated[Optional[list[str]], typer.Option(help="Only remind about payable or receivable")] = None,
     counterparty: Annotated[Optional[list[str]], typer.Option(help="Only remind about these counterparties")] = None,
+    password: Annotated[bool, typer.Option("--password", help="Ask for a password to log in to the desk")] = False,
 ) -> None:
     """Add a user, or update the one with this email."""
     require_schema()
     from tasks.operations.users import save_user
 
+    secret = typer.prompt("password", hide_input=True, confirmation_prompt=True) if password else None
     try:
         user = save_user(email, name, role, locale, direction or [], counterparty or [])
     except ValueError as err:
         err_console.print(f"[red]{err}[/red]")
         raise typer.Exit(2) from err
+    if secret is not None:
+        _set_password(user.email or email, secret)
     console.print(f"user {user.email} ({user.role}, {user.locale}) saved")
+
+
+def _set_password(email: str, secret: str) -> None:
+    from db.session import session_scope
+    from web.accounts import set_password
+    from web.passwords import PasswordError
+
+    try:
+        with session_scope() as session:
+            set_password(session, email, secret)
+    except PasswordError as err:
+        err_console.print(f"[red]{err}[/red]")
+        raise typer.Exit(2) from err
+
+
+@user_app.command("set-password")
+def user_set_password(email: str) -> None:
+    """Set the password EMAIL logs in to the desk with (asked twice; their sessions end)."""
+    require_schema()
+    _set_password(email, typer.prompt("password", hide_input=True, confirmation_prompt=True))
+    console.print(f"password of {email} set")
 
 
 @user_app.command("list")

@@ -259,6 +259,27 @@ class WorkbookSettings(BaseModel):
     )
 
 
+class WorkerSettings(BaseModel):
+    """Reading documents in parallel: in the intake's process, or on the work pool's task workers."""
+
+    task_workers: bool = Field(
+        default=False,
+        description="Intake hands each document to the work pool's task workers (`invoices read-worker`, "
+        "compose's worker service) instead of reading it in its own process.",
+    )
+    documents_at_once: int = Field(
+        default=0, ge=0, description="Documents one process reads at the same time; 0 = one per CPU core.",
+    )
+    claim_lease_seconds: int = Field(
+        default=60, ge=3, description="A document being read renews its claim every third of this; one not "
+        "renewed for this long (its worker was killed) is handed to another worker.",
+    )
+    ocr_processes: int = Field(
+        default=0, ge=0, description="Prefect global concurrency limit `invoices-ocr`: OCR processes at once "
+        "across every worker; 0 = no such limit.",
+    )
+
+
 class PrefectSettings(BaseModel):
     """The Prefect server that schedules, starts and shows every run."""
 
@@ -269,6 +290,36 @@ class PrefectSettings(BaseModel):
     )
     runner_poll_seconds: int = Field(
         default=1, ge=1, description="How often `invoices serve` asks the server for runs that are due.",
+    )
+
+
+class DeskSettings(BaseModel):
+    """The desk: the office's web app for finding, opening, paying and correcting invoices."""
+
+    host: str = Field(default="127.0.0.1", description="Address the desk listens on (0.0.0.0 in a container).")
+    port: int = Field(default=8080, ge=1, le=65535, description="Port of the desk (http://127.0.0.1:8080).")
+    public_url: str = Field(
+        default="http://127.0.0.1:8080",
+        description="Address people open the desk at; links in reminder emails and the daily overview start with it.",
+    )
+    session_hours: float = Field(default=12, gt=0, description="A login lasts this long.")
+    secure_cookies: bool = Field(
+        default=False,
+        description="Always mark the session cookie Secure (it is whenever the desk is reached over HTTPS).",
+    )
+    trusted_proxies: str = Field(
+        default="127.0.0.1",
+        description="Comma-separated addresses of proxies whose X-Forwarded-For/-Proto headers are believed.",
+    )
+    login_max_failures: int = Field(
+        default=5, ge=1, description="Wrong passwords for one email (or 4x this from one address) before logins wait.",
+    )
+    login_window_minutes: int = Field(
+        default=15, ge=1, description="How long wrong passwords count against logging in.",
+    )
+    page_size: int = Field(default=50, ge=5, le=500, description="Invoices per page of the list.")
+    prefect_ui_url: str = Field(
+        default="", description="Prefect UI the desk links runs to. Empty: the Prefect API address without /api.",
     )
 
 
@@ -299,7 +350,9 @@ class Settings(BaseSettings):
     reminders: ReminderSettings = Field(default_factory=ReminderSettings)
     backup: BackupSettings = Field(default_factory=BackupSettings)
     workbook: WorkbookSettings = Field(default_factory=WorkbookSettings)
+    workers: WorkerSettings = Field(default_factory=WorkerSettings)
     prefect: PrefectSettings = Field(default_factory=PrefectSettings)
+    desk: DeskSettings = Field(default_factory=DeskSettings)
 
     @field_validator("time_zone")
     @classmethod

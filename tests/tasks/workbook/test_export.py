@@ -31,7 +31,7 @@ def test_exporting_and_reimporting_the_export_changes_nothing(settings, tmp_path
     assert result.invoices == 12
     assert report.counts["new"] == report.counts["updated"] == report.counts["rejected"] == 0
     assert report.counts["unchanged"] == 12 and report.conflicts == []
-    assert [s["status"] for s in report.sheets] == ["invoices", "invoices", "skipped"]
+    assert [s["status"] for s in report.sheets] == ["invoices", "invoices", "skipped", "skipped"]  # Aging, Lines
     after = table_counts()
     assert after["invoices"] == before["invoices"] and after["audit_events"] == before["audit_events"]
     assert invoice_table() == table
@@ -43,7 +43,7 @@ def test_the_export_is_typed_filtered_frozen_and_has_overdue_and_aging(settings,
     result = export_workbook(path, today=TODAY)
 
     book = load_workbook(path)
-    assert book.sheetnames == ["Invoices", "Overdue", "Aging"]
+    assert book.sheetnames == ["Invoices", "Overdue", "Aging", "Lines"]
     sheet = book["Invoices"]
     headers = [c.value for c in sheet[1]]
     assert headers[:3] == ["Direction", "Counterparty", "Invoice number"]
