@@ -34,7 +34,8 @@ def _amount_lines(reader: Reader) -> dict[str, list[Found]]:
     for index, line in enumerate(reader.lines):
         label, label_cells = "", []
         whole = reader.joined[index]
-        if labels.NOT_AMOUNT.search(whole):
+        skipped = {p for p, folded in enumerate(reader.folded[index]) if labels.NOT_AMOUNT.search(folded)}
+        if skipped and not _total_heading_beside(reader, index, skipped):
             continue
         handed = _tendered_or_change(reader, index)
         if handed is not None:
@@ -46,6 +47,8 @@ def _amount_lines(reader: Reader) -> dict[str, list[Found]]:
                 roles[role].append(found)
             continue
         for position, cell in enumerate(line.cells):
+            if position in skipped:
+                continue  # "ACCOUNT NUMBER" beside "TOTAL DUE": the account's cell is neither label nor amount
             folded = reader.folded[index][position]
             amounts = [a for a in find_amounts(cell.text) if not _PAGE_NUMBER.search(folded[: a[1]])]
             if amounts and find_dates(cell.text):
@@ -100,6 +103,13 @@ def _debris_before_amount(text: str, amount: tuple[Decimal, int, int], line: Lin
             words = " ".join(c.text for c in later[:index]) + " " + cell.text[: found[0][1]]
             return bool(_CENTS.search(cell.text[found[0][1] : found[0][2]])) and bool(_CURRENCY_ONLY.match(words))
     return False
+
+
+def _total_heading_beside(reader: Reader, index: int, skipped: set[int]) -> bool:
+    """Whether a line with an account's, a phone's or a register's words ("DUE BY | ACCOUNT NUMBER
+    | TOTAL DUE") also has a cell of its own that heads the total: that cell is still read."""
+    return any(labels.TOTAL_STRONG.search(folded) and not find_amounts(reader.lines[index].cells[p].text)
+               for p, folded in enumerate(reader.folded[index]) if p not in skipped)
 
 
 def _tax_included(label: str, after: str) -> bool:

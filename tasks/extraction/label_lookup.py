@@ -126,6 +126,11 @@ def _spaced_number(tokens: list[str]) -> str | None:
     return " ".join([tokens[0], *groups])
 
 
+def _only_a_date(token: str) -> bool:
+    """Whether ``token`` is a date and nothing more ("2024-03-10", not "2024-03-10T172205")."""
+    return any(start == 0 and end >= len(token.rstrip(".,;")) for _, start, end in find_dates(token))
+
+
 class Reader:
     """One document's lines plus what the whole document says about languages and date order."""
 
@@ -268,7 +273,7 @@ class Reader:
             if spaced:
                 return spaced
             match = _NUMBER_TOKEN.fullmatch(token.rstrip("."))
-            if match and any(ch.isdigit() for ch in token) and len(token) <= 40 and not find_dates(token):
+            if match and any(ch.isdigit() for ch in token) and len(token) <= 40 and not _only_a_date(token):
                 return token.rstrip(".")
             return None
         return None

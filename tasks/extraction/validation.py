@@ -102,5 +102,6 @@ def validate(fields: dict[str, FieldValue], threshold: float, today: date | None
             reasons.append(f"{LABELS[name]} uncertain (confidence {fields[name].confidence:.2f})")
     # An invoice that had a value left empty because it failed its own check is a review too.
     needs_review = confidence < threshold or any(
-        r.startswith("no ") or "does not equal" in r or r.endswith("left empty") for r in reasons)
+        r.startswith("no ") or "does not equal" in r or r.endswith("left empty") or r.endswith("not plausible")
+        for r in reasons)
     return Validation(confidence, needs_review, reasons)

@@ -68,9 +68,9 @@ DUE_DATE = _any(
     r"\bpayable\s*(?:avant|jusqu'?au|le)\b",
     r"\bvervaldatum\b", r"\bvervaldag\b", r"\bte\s*betalen\s*(?:voor|uiterlijk|op)\b", r"\buiterste\s*betaaldatum\b",
     r"\bbetalen\s*voor\b", r"\buiterlijk\s*(?:op\s*)?(?=\d)",
-    r"\b(?:uberweisen|zahlen|begleichen|bezahlen)\b.{0,30}?\bbis\s*(?:spatestens\s*)?(?:zum\s*)?(?=\s*\d)",
+    r"\b(?:uberweise[nt]?|zahlen|begleichen|bezahlen)\b.{0,30}?\bbis\s*(?:spatestens\s*)?(?:zum\s*)?(?=\s*\d)",
     r"\b(?:pay|paid|settle)\b.{0,30}?\b(?:by|before|no\s*later\s*than)\b(?=\s*\d)",
-    r"\b(?:regler|payer|verser)\b.{0,30}?\bavant\s*(?:le\s*)?(?=\s*\d)",
+    r"\b(?:regler|payer|verser)\b.{0,30}?\b(?:avant|d'?ici)\s*(?:le\s*)?(?=\s*\d)",
     r"\bfecha\s*de\s*vencimiento\b", r"\bvencimiento\b(?!\s*en\b)", r"\bdatum\s*splatnosti\b", r"\bsplatnost\b",
 )
 TERMS_CONTEXT = re.compile(
@@ -115,7 +115,7 @@ DELIVERY_ADDRESS = _any(
 VENDOR = _any(
     r"^from\b", r"\bseller\b", r"\bsupplier\b(?!\s*(?:no|nr|number|id))", r"\bvendor\b(?!\s*(?:no|nr|number|id))",
     r"\bissued\s*by\b", r"\blieferant\b(?!en)", r"\bverkaufer\b", r"\brechnungssteller\b", r"\bfournisseur\b", r"\bvendeur\b",
-    r"\bemetteur\b", r"\bleverancier\b", r"\bverkoper\b",
+    r"\bemetteur\b", r"\bleverancier\b", r"\bverkoper\b", r"\b(?:rechnungs)?aussteller\b",
     r"\bsold\s*by\b", r"\bverkauft\s*(?:von|durch)\b", r"\bvendu\s*par\b", r"\bverkocht\s*door\b",
     r"\bprodejce\b", r"\bdodavatel\b", r"\bproveedor\b", r"\bemisor\b",
 )

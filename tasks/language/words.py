@@ -9,9 +9,13 @@ from functools import lru_cache
 LANGUAGES = ("en", "de", "fr", "nl")
 
 
+# Typographic apostrophes read as the plain one ("Date d’émission" is "date d'emission").
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u00b4": "'"})
+
+
 def fold(text: str) -> str:
     """Lowercase without accents ("Fällig" -> "fallig"), for matching labels and month names."""
-    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").casefold()
+    return unicodedata.normalize("NFKD", text.translate(_APOSTROPHES)).encode("ascii", "ignore").decode("ascii").casefold()
 
 
 def fold_in_place(text: str) -> str:

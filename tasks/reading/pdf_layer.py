@@ -4,6 +4,8 @@ positioned lines, or None for a page that is a scan (no text layer worth the nam
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, field
 
 import pymupdf
@@ -63,9 +65,15 @@ def pdf_text_layer(data: bytes, name: str, max_pages: int | None = None, sort: b
         document.close()
 
 
+# Characters a text layer may hold that print nothing: zero-width spaces and joiners, word joiners,
+# byte order marks, soft hyphens ("INVOICE\u200b: NO. 001" reads as "INVOICE: NO. 001").
+_INVISIBLE = re.compile("[\u200b-\u200d\u2060\ufeff\u00ad]")
+
+
 def text_page(page: pymupdf.Page, number: int) -> PageText | None:
     """The page from its text layer, or None when it has no usable one (a scan)."""
-    words = [(w[4], w[0], w[1], w[2], w[3], 1.0) for w in page.get_text("words", sort=False) if w[4].strip()]
+    words = [(text, w[0], w[1], w[2], w[3], 1.0) for w in page.get_text("words", sort=False)
+             if (text := _INVISIBLE.sub("", w[4])).strip()]
     characters = sum(len(w[0]) for w in words)
     broken = sum(w[0].count(marker) for w in words for marker in _BROKEN)
     if characters < MIN_PAGE_CHARS or broken > characters * 0.2 or _picture_with_a_caption(page, characters):
