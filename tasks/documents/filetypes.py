@@ -77,6 +77,8 @@ def detect(data: bytes) -> FileType:
         return FileType("office-legacy", "application/x-ole-storage")
     if head.startswith(_EXECUTABLE_SIGNATURES):
         return FileType("executable", "application/x-executable")
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with its byte order mark: XML or text saved so
+        head = head.decode("utf-16", errors="replace").encode("utf-8")
     text_head = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if text_head.startswith(b"<?xml") or text_head.startswith(b"<"):
         if b"<html" in text_head[:500].lower() or b"<!doctype html" in text_head[:500].lower():

@@ -28,3 +28,10 @@ def test_kind_comes_from_the_bytes(data, kind):
 
 def test_a_pdf_is_a_pdf_whatever_its_name():
     assert detect(text_pdf(["x"])).kind == "pdf"
+
+
+def test_xml_and_text_saved_in_utf16_or_windows_1252_are_told_by_their_content():
+    assert detect('<?xml version="1.0" encoding="UTF-16"?><Invoice/>'.encode("utf-16")).kind == "xml"
+    assert detect("Rechnung Nr. 1\nGesamt 10,00 €".encode("utf-16")).kind == "text"
+    assert detect("Rechnung Nr. 1\nGesamt 10,00 € für Müller".encode("cp1252")).kind == "text"
+    assert detect(b"\x01\x02binary\xff\xfe" * 10).kind == "other"
