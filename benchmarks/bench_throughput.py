@@ -90,9 +90,9 @@ def as_scans(files: list[Path], folder: Path) -> list[Path]:
     return scans
 
 
-def tesseract_limit(scans: list[Path], work: Path) -> float:
-    """Pages per second of single-threaded tesseract processes, one per core, on the pages as
-    the reader renders them (its resolution and languages)."""
+def tesseract_limit(scans: list[Path], work: Path, processes: int = 0) -> float:
+    """Pages per second of single-threaded tesseract processes, one per core (or ``processes``),
+    on the pages as the reader renders them (its resolution and languages)."""
     import pymupdf
 
     from tasks.reading.ocr import worker_count
@@ -113,7 +113,7 @@ def tesseract_limit(scans: list[Path], work: Path) -> float:
                        capture_output=True)
 
     started = time.perf_counter()
-    with ThreadPoolExecutor(worker_count(ocr.workers)) as pool:
+    with ThreadPoolExecutor(processes or worker_count(ocr.workers)) as pool:
         list(pool.map(tesseract, images))
     return len(images) / (time.perf_counter() - started)
 
@@ -296,6 +296,7 @@ def run(argv: list[str]) -> list[str]:
                      work / "scans")
     scans, worker_scans = scans[:SCANS], scans[SCANS:]
     limit = tesseract_limit(scans, work)
+    one_tesseract = tesseract_limit(scans, work, processes=1)
     alone = reader_alone(scans)
     bare = bare_work(texts, work)  # into a database of its own; the same files are dropped below
     stack = Stack(work, env)
@@ -343,8 +344,9 @@ def run(argv: list[str]) -> list[str]:
          f"{len(texts) / span / bare:.2f}x while reading"),
         (f"{SCANS} one-page scans dropped at once: {pages:.2f} pages/s over the batch vs single-threaded tesseract "
          f"processes, one per core, on the same pages {limit:.2f} pages/s: ratio {pages / limit:.2f}x (target 0.8x); "
-         f"vs the reader reading them one after another alone {alone:.2f} pages/s: ratio {pages / alone:.2f}x "
-         f"({cores} cores; the reader's own work per page is {limit / cores / alone:.2f}x one tesseract pass)"),
+         f"vs the reader reading them one after another alone {alone:.2f} pages/s: ratio {pages / alone:.2f}x; "
+         f"one tesseract process alone {one_tesseract:.2f} pages/s (so {cores} of them at once read "
+         f"{limit / one_tesseract:.2f}x of one on this machine's {cores} cores)"),
     ]
     if one is not None and two is not None:
         lines.append(f"{WORKER_SCANS} one-page scans on task workers reading one document at a time each: two "
