@@ -292,6 +292,10 @@ def amount_fields(reader: Reader) -> dict[str, FieldValue]:
     if "net" not in result and tax and total:
         result["net"] = FieldValue(total.value - result["tax"].value, 0.7 * result["total"].confidence,
                                    result["total"].source, "total - tax")
+    if "total" not in result and net and tax:
+        printed = _unlabelled_sum(reader, tax[-1], net.value + result["tax"].value)
+        if printed is not None:  # "Sub-Total $2,297.97 | Tax $218.31 | $2,516.28": the total's label lost
+            result["total"] = reader.value(printed, note="net + tax, printed below them")  # type: ignore[assignment]
     if "total" not in result and net and "tax" in result:
         result["total"] = FieldValue(net.value + result["tax"].value, 0.7 * result["net"].confidence,
                                      result["net"].source, "net + tax")
@@ -300,6 +304,17 @@ def amount_fields(reader: Reader) -> dict[str, FieldValue]:
         result[missing] = FieldValue(stated.value, stated.confidence, stated.source, "no VAT charged")
         result["tax"] = FieldValue(Decimal("0.00"), stated.confidence, stated.source, "no VAT charged")
     return result
+
+
+def _unlabelled_sum(reader: Reader, tax: Found, expected: Decimal) -> Found | None:
+    """An amount alone on one of the three lines below the tax, equal to net + tax: the total whose
+    label is not printed or was not read."""
+    start = reader.lines.index(tax.line)
+    for line in reader.lines[start + 1 : start + 4]:
+        amounts = _amounts_only(line)
+        if len(amounts) == 1 and amounts[0][0] == expected:
+            return Found(expected, 0.85, line, amounts[0][1])
+    return None
 
 
 def _charges_no_vat(reader: Reader) -> bool:

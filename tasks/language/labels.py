@@ -195,7 +195,7 @@ CREDIT_NOTE = re.compile(
 )
 # The words of a till receipt, which names itself no invoice: its total, its cash and change lines.
 RECEIPT_WORDS = re.compile(
-    r"\b(?:receipt|cash|change|subtotal|thank\s*you|kassenbon|kassenbeleg|beleg|bon|summe|zu\s*zahlen|bar|bargeld|"
+    r"\b(?:receipt|cash|change|sub\s*-?\s*total|thank\s*you|cashier|sales\s*associate|kassierer|kassenbon|kassenbeleg|beleg|bon|summe|zu\s*zahlen|bar|bargeld|"
     r"ruckgeld|gegeben|kartenzahlung|ticket|recu|especes|rendu|kassabon|kasbon|contant|wisselgeld)\b")
 INVOICE_WORDS = re.compile(
     r"\b(?:invoice|rechnung|facture|factuur|credit\s*note|gutschrift|avoir|creditnota|bill|factura|faktura)\b")

@@ -68,3 +68,12 @@ def test_the_tax_a_total_holds_is_the_tax_not_a_total():
     lines = ["Muster Buch GmbH", "Quittung", "Bon-Nr. 600", "Datum 06.05.2020", "SUMME (1)   € 49,90",
              "Betrag   49.90 EUR", "Betrag enthält   3,26 €   MWSt", "Netto:   46,64"]
     assert _amounts(lines) == (Decimal("46.64"), Decimal("3.26"), Decimal("49.90"))
+
+
+def test_an_amount_alone_below_the_tax_that_is_net_plus_tax_is_the_total():
+    """The total's label lost (a photo), its amount printed under the tax line."""
+    lines = ["Contoso", "6/10/2019 13:59", "Sales Associate: Paul", "2 Surface Pro 6   $1,998.00",
+             "Sub-Total   $2,297.97", "Tax   $218.31", "$2,516.28"]
+    result = understand_bytes(text_pdf(lines), "receipt.pdf", OCR)
+    assert result.is_invoice and result.value("total") == Decimal("2516.28")
+    assert result.fields["total"].note == "net + tax, printed below them"
