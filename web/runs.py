@@ -80,16 +80,27 @@ def read_run(settings: Settings, run_id: str) -> RunView:
 
 
 def last_runs(settings: Settings, names: list[str]) -> list[RunView | str]:
-    """The newest run of each deployment (its name alone when it has none); empty when the
-    Prefect server cannot be reached."""
-    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName
+    """The newest run of each deployment that has started (its name alone when it has none; the
+    runs scheduled for later are the schedule's, not a last run); empty when the Prefect server
+    cannot be reached."""
+    from prefect.client.schemas.filters import (
+        DeploymentFilter,
+        DeploymentFilterName,
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
     from prefect.client.schemas.sorting import FlowRunSort
 
+    started = FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(
+        not_any_=[StateType.SCHEDULED, StateType.PENDING])))
     found: list[RunView | str] = []
     try:
         with _client(settings) as client:
             for name in names:
-                runs = client.read_flow_runs(deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=[name])),
+                runs = client.read_flow_runs(flow_run_filter=started,
+                                             deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=[name])),
                                              sort=FlowRunSort.START_TIME_DESC, limit=1)
                 found.append(_view(settings, runs[0], name) if runs else name)
     except Exception as err:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -46,7 +46,7 @@ def test_the_runs_part_says_so_when_the_prefect_server_is_away(desk, monkeypatch
 def test_the_last_run_of_each_flow_links_to_the_prefect_ui(desk, live_prefect, monkeypatch):
     from prefect.client.orchestration import SyncPrefectClient
     from prefect.settings import PREFECT_API_URL, temporary_settings
-    from prefect.states import Completed
+    from prefect.states import Completed, Scheduled
 
     from deployments.registry import deployment_specs
     from deployments.serve import build_deployments
@@ -60,6 +60,8 @@ def test_the_last_run_of_each_flow_links_to_the_prefect_ui(desk, live_prefect, m
                 deployment_id = deployment.apply()
         run = client.create_flow_run_from_deployment(deployment_id)
         client.set_flow_run_state(run.id, Completed(), force=True)
+        upcoming = client.create_flow_run_from_deployment(  # the schedule's next run is no last run
+            deployment_id, state=Scheduled(scheduled_time=datetime.now(timezone.utc) + timedelta(hours=3)))
     part = desk.login("ann@example.com").get("/home/runs", headers={"HX-Request": "true"}).text
     assert "daily-overview" in part and "Completed" in part
-    assert f"{api.removesuffix('/api')}/runs/flow-run/{run.id}" in part
+    assert f"{api.removesuffix('/api')}/runs/flow-run/{run.id}" in part and str(upcoming.id) not in part
