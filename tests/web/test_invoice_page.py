@@ -141,3 +141,19 @@ def test_an_admin_adds_a_person_who_can_then_log_in(desk):
     assert desk.login("new@example.com", "a new password").get("/").status_code == 200
     short = client.post("/people", data={"email": "x@example.com", "password": "short", "csrf_token": client.csrf})
     assert short.status_code == 400 and "at least 10 characters" in short.text
+
+
+def test_a_text_invoice_is_shown_as_its_text_beside_the_fields(desk, prefect_server):
+    from flows.process_document import process_document
+
+    text = ("Nordlicht <script>alert(1)</script> GmbH\nRechnung Nr. 2024-0815\nRechnungsdatum: 14.03.2024\n"
+            "Gesamtbetrag   1.190,00 EUR\n")
+    desk.person("ann@example.com")
+    with session_scope() as session:
+        stored = ingest_bytes(session, desk.settings.documents_dir, text.encode(), "rechnung.txt", "upload")
+    process_document(document_id=stored.document_id)
+    with session_scope() as session:
+        invoice = session.query(Invoice).filter_by(document_id=stored.document_id).one().id
+    page = desk.login("ann@example.com").get(f"/invoices/{invoice}").text
+    assert '<pre id="document" class="document-text">' in page and "Rechnung Nr. 2024-0815" in page
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
