@@ -49,7 +49,9 @@ def test_one_digest_per_user_by_preferences_and_only_once(settings):
     assert "1.234,56\xa0€" in text  # German formatting for a de_DE user
     assert "180,00\xa0€" in text and "300,00\xa0€" in text  # partially paid: the balance, of the total
     assert f"file://{settings.documents_dir.resolve()}/ab/A-1.pdf" in html
-    assert "2 of them overdue" in text
+    assert "davon 2 überfällig" in text and "Zu zahlen" in text and "seit 1 Tag überfällig" in text  # in German
+    assert "Erinnerungen an Rechnungen" in html and "Offener Betrag" in html
+    assert mails["ann@example.com"]["Subject"].startswith("Rechnungen 02.03.2026:")
     rob_text, _ = parts(mails["rob@example.com"])
     assert "Globex" in rob_text and "Acme" not in rob_text and "in 3 days" in rob_text
     cy_text, _ = parts(mails["cy@example.com"])
