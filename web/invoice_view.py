@@ -84,7 +84,8 @@ def invoice_view(session: Session, invoice_id: int) -> InvoiceView | None:
     if invoice is None:
         return None
     sources = invoice.field_sources or {}
-    fields = [FieldView(f.label, f.form, f.kind, getattr(invoice, f.column), *_source(sources.get(f.column)))
+    fields = [FieldView(f.label, f.form, f.kind, getattr(invoice, f.column),
+                        *_source(sources.get(f.column) or sources.get(f.name)))  # a review records columns, reading names
               for f in INVOICE_FIELDS]
     history = list(session.scalars(select(AuditEvent).where(AuditEvent.invoice_id == invoice.id)
                                    .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(200)))

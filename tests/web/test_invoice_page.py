@@ -157,3 +157,5 @@ def test_a_text_invoice_is_shown_as_its_text_beside_the_fields(desk, prefect_ser
     page = desk.login("ann@example.com").get(f"/invoices/{invoice}").text
     assert '<pre id="document" class="document-text">' in page and "Rechnung Nr. 2024-0815" in page
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    sources = [s for s in re.findall(r'<small class="source">([^<]*)</small>', page) if s.strip()]
+    assert len(sources) >= 6, sources  # the vendor and the number say where they came from too
