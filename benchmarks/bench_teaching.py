@@ -45,13 +45,13 @@ def run(argv: list[str]) -> list[str]:
     nothing: list[str] = []
     for vendor, docs in sorted(groups.items()):
         (first, want), others = docs[0], docs[1:]
-        found = got(understand_file(first, first.name, ocr, templates))
+        read = understand_file(first, first.name, ocr, templates)
+        found = got(read)
         wrong = {f for f in want if f not in UNSCORED and not same(f, found.get(f), want[f])}
         values = {columns[f]: _typed(kinds[f], want[f]) for f in want if f in columns}
         values["counterparty"] = vendor
         corrected = {columns[f] for f in wrong if f in columns}
-        text = understand_file(first, first.name, ocr, templates).text
-        learnt = lesson(text, vendor, values, corrected, TEMPLATE_FIELDS, CONSTANT_FIELDS)
+        learnt = lesson(read.text, vendor, values, corrected, TEMPLATE_FIELDS, CONSTANT_FIELDS)
         if not learnt.keywords or learnt.why:
             nothing.append(f"{first.name}: {learnt.why}")
         taught = [Template(f"review-{vendor}", learnt.keywords, [], learnt.fields, learnt.options, 5, "db")] \

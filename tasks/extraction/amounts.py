@@ -263,7 +263,7 @@ def amount_fields(reader: Reader) -> dict[str, FieldValue]:
                 tax_sum = sum((t.value for t in tax), Decimal("0"))
                 consistent = (total is not None and net is not None and tax
                               and abs(net.value + tax_sum - total.value) <= Decimal("0.01"))
-                if net in subtotals and net not in nets and not consistent:
+                if net in subtotals and not consistent:
                     continue
                 score = 3.0 if consistent else 0.0
                 if paid is not None and total is not None and total.value == paid:

@@ -246,7 +246,7 @@ def _spelled_name(reader: Reader, block: Block, keys: list[str]) -> FieldValue |
 def _printed(reader: Reader, name: FieldValue) -> int:
     """How many lines print ``name``."""
     key = fold_in_place(str(name.value))
-    return sum(key in " ".join(folded) for folded in reader.folded)
+    return sum(key in joined for joined in reader.joined)
 
 
 _WORD = re.compile(r"\w+")

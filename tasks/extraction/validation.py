@@ -68,12 +68,11 @@ def check_fields(fields: dict[str, FieldValue], today: date | None = None) -> li
         reasons.append(f"the IBAN {fields.pop('iban').value} fails its checksum; left empty")
     if "vendor_vat_id" in fields:
         valid = normalise_vat(str(fields["vendor_vat_id"].value))
-        if valid is None and fields["vendor_vat_id"].source == "template":
-            pass  # the VAT id a person confirmed for this vendor, check digit or not
-        elif valid is None:
+        # A template's VAT id is one a person confirmed for the vendor: kept, check digit or not.
+        if valid is None and fields["vendor_vat_id"].source != "template":
             reasons.append(f"the VAT id {fields.pop('vendor_vat_id').value} has a wrong format or check digit; "
                            "left empty")
-        elif fields["vendor_vat_id"].source != "xml":
+        elif valid is not None and fields["vendor_vat_id"].source != "xml":
             fields["vendor_vat_id"].value = valid
     if "currency" in fields and str(fields["currency"].value) not in list_currencies():
         reasons.append(f"{fields.pop('currency').value!r} is not an ISO 4217 currency code; left empty")
