@@ -12,11 +12,8 @@ batches, without any verification. Both targets are migrated beforehand. Peak me
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import random
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -26,6 +23,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
+
+from benchmarks.measured_run import in_own_process, peak_mb
 
 INVOICES = int(os.environ.get("DB_MOVE_BENCH_INVOICES", "10000"))
 SERVER = os.environ.get("DB_MOVE_BENCH_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -103,7 +102,7 @@ def _bare_copy(source_url: str, target_url: str) -> dict[str, int]:
     return copied
 
 
-def _child(kind: str, source_url: str, target_url: str) -> dict[str, float]:
+def measured_run(kind: str, source_url: str, target_url: str) -> dict[str, float]:
     """One measurement in this fresh process: seconds, peak memory, rows copied."""
     from db.move import move_database
 
@@ -112,24 +111,7 @@ def _child(kind: str, source_url: str, target_url: str) -> dict[str, float]:
         rows = move_database(source_url, target_url).rows
     else:
         rows = _bare_copy(source_url, target_url)
-    return {"seconds": time.perf_counter() - started, "peak_mb": _peak_mb(), "rows": sum(rows.values())}
-
-
-def _peak_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def _measure(kind: str, source_url: str, target_url: str) -> dict[str, float]:
-    code = ("import json; from benchmarks.bench_db_move import _child; "
-            f"print(json.dumps(_child({kind!r}, {source_url!r}, {target_url!r})))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False,
-                          cwd=Path(__file__).resolve().parents[1])
-    if done.returncode != 0:
-        raise RuntimeError(f"{kind} run failed: {done.stderr[-2000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return {"seconds": time.perf_counter() - started, "peak_mb": peak_mb(), "rows": sum(rows.values())}
 
 
 def run(argv: list[str]) -> list[str]:
@@ -148,8 +130,8 @@ def run(argv: list[str]) -> list[str]:
             created.append(make_url(SERVER).set(database=name).render_as_string(hide_password=False))
         for url in created:  # both targets migrated beforehand: the same work on both sides
             upgrade(url)
-        baseline = _measure("bare", source, created[0])
-        moved = _measure("move", source, created[1])
+        baseline = in_own_process(__name__, "bare", source, created[0])
+        moved = in_own_process(__name__, "move", source, created[1])
     finally:
         with admin.connect() as connection:
             for url in created:

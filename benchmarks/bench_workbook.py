@@ -21,13 +21,9 @@ postgres).
 
 from __future__ import annotations
 
-import json
 import os
 import random
-import resource
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -37,6 +33,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
+
+from benchmarks.measured_run import in_own_process, peak_mb
 
 ROWS = int(os.environ.get("WORKBOOK_BENCH_ROWS", "100000"))
 SERVER = os.environ.get("WORKBOOK_BENCH_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -104,7 +102,7 @@ def _database(admin: sa.Engine, migrated: bool) -> str:
     return url
 
 
-def _child(kind: str, path: str, url: str) -> dict[str, float]:
+def measured_run(kind: str, path: str, url: str) -> dict[str, float]:
     """Run one measurement in this (fresh) process; returns seconds and peak memory.
 
     Modules are imported before the clock starts (a worker has them loaded already); their memory
@@ -115,7 +113,7 @@ def _child(kind: str, path: str, url: str) -> dict[str, float]:
         import pandas as pd
         import python_calamine  # noqa: F401  (read_excel's calamine reader)
 
-        imported = _peak_mb()
+        imported = peak_mb()
         started = time.perf_counter()
         engine = sa.create_engine(url)
         options = {"engine": "calamine"} if kind == "pandas-calamine" else {}
@@ -129,32 +127,13 @@ def _child(kind: str, path: str, url: str) -> dict[str, float]:
         from db.session import make_engine, session_scope
         from tasks.workbook.importer import import_workbook
 
-        imported = _peak_mb()
+        imported = peak_mb()
         started = time.perf_counter()
         engine = make_engine(url)
         report = import_workbook(path, session_factory=partial(session_scope, engine))
         rows = report.counts["rows"]
         engine.dispose()
-    return {"seconds": time.perf_counter() - started, "peak_mb": _peak_mb(), "imported_mb": imported, "rows": rows}
-
-
-def _peak_mb() -> float:
-    """This process's peak resident memory (VmHWM starts anew at exec; ru_maxrss would carry the
-    parent's peak over a fork)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _measure(kind: str, path: Path, url: str) -> dict[str, float]:
-    code = ("import json, sys; from benchmarks.bench_workbook import _child; "
-            f"print(json.dumps(_child({kind!r}, {str(path)!r}, {url!r})))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False,
-                          cwd=Path(__file__).resolve().parents[1])
-    if done.returncode != 0:
-        raise RuntimeError(f"{kind} run failed: {done.stderr[-2000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return {"seconds": time.perf_counter() - started, "peak_mb": peak_mb(), "imported_mb": imported, "rows": rows}
 
 
 def run(argv: list[str]) -> list[str]:
@@ -169,13 +148,13 @@ def run(argv: list[str]) -> list[str]:
     created: list[str] = []
     try:
         created.append(_database(admin, migrated=False))
-        baseline = _measure("pandas", path, created[-1])
+        baseline = in_own_process(__name__, "pandas", path, created[-1])
         created.append(_database(admin, migrated=False))
-        on_calamine = _measure("pandas-calamine", path, created[-1])
+        on_calamine = in_own_process(__name__, "pandas-calamine", path, created[-1])
         created.append(_database(admin, migrated=True))
-        first = _measure("import", path, created[-1])
-        again = _measure("import", path, created[-1])
-        compared = _measure("import", resaved, created[-1])
+        first = in_own_process(__name__, "import", path, created[-1])
+        again = in_own_process(__name__, "import", path, created[-1])
+        compared = in_own_process(__name__, "import", resaved, created[-1])
     finally:
         with admin.connect() as connection:
             for url in created:
